@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# Common definitions for the kvm-coco-mmu scripts: paths, the base pin,
+# logging.  Sourced, never run.  Every path and version is defined here or in
+# base.env, and nowhere else.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# The base pin: base.env, unless the environment already sets a variable.
+while IFS='=' read -r key value; do
+	case $key in '' | \#*) continue ;; esac
+	if [ -z "${!key:-}" ]; then
+		printf -v "$key" '%s' "$value"
+	fi
+	export "${key?}"
+done <"$TOP/base.env"
+
+# Where things live.  The cache is outside the checkout so that re-runs and
+# CI on the same machine do not fetch or unpack the base again.
+CACHE=${KCM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvm-coco-mmu}
+BUILD=${KCM_BUILD:-$TOP/build}
+TREE=${TREE:-$BUILD/linux}
+SERIES=${SERIES:-$TOP/series}
+BASE_TAG=base
+BASE_DEB="$CACHE/${BASE_PACKAGE}_${BASE_VERSION}_all.deb"
+BASE_REPO=${KCM_BASE_REPO:-$CACHE/base-${BASE_VERSION}.git}
+CONFIG_DIR=$TOP/config
+TEST_LIST=${TEST_LIST:-$TOP/tests/selftests.list}
+
+# One object directory per configuration, so that switching between the
+# minimal, debug and user configs does not rebuild from scratch.
+if [ -n "${KCONFIG:-}" ]; then
+	OBJ=${OBJ:-$BUILD/obj-custom}
+elif [ "${DEBUG:-0}" = 1 ]; then
+	OBJ=${OBJ:-$BUILD/obj-debug}
+else
+	OBJ=${OBJ:-$BUILD/obj}
+fi
+RESULTS=${RESULTS:-$OBJ/results}
+
+# Reproducible kernel builds that ccache can share between checkouts.
+export KBUILD_BUILD_USER=kvm-coco-mmu KBUILD_BUILD_HOST=build
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+export CCACHE_BASEDIR=$TOP CCACHE_NOHASHDIR=1 CCACHE_COMPILERCHECK=content
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
+
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+# Fixed identity and dates for the commits that tooling makes itself (the
+# base commit), so that the base commit is the same on every machine.
+BASE_GIT_ENV=(
+	GIT_AUTHOR_NAME="Debian $BASE_PACKAGE" GIT_AUTHOR_EMAIL=""
+	GIT_COMMITTER_NAME="Debian $BASE_PACKAGE" GIT_COMMITTER_EMAIL=""
+	GIT_AUTHOR_DATE="2026-01-01T00:00:00Z"
+	GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
+)
+
+step() { printf '==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# run LOG CMD...: run a command with its output in LOG; on failure print the
+# log's tail and its path.
+run() {
+	local log=$1
+	shift
+	mkdir -p "$(dirname "$log")"
+	if ! "$@" >"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		die "'$*' failed; full log: $log"
+	fi
+}
+
+kmake() {
+	make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" \
+		-j"$JOBS" "$@"
+}
+
+# series_digest DIR: a digest of the patch set in DIR (the quilt series file
+# and the patches it lists, in order; the cover letter is not part of it).
+series_digest() {
+	local dir=$1 p
+	{
+		if [ -f "$dir/series" ]; then
+			cat "$dir/series"
+			while read -r p; do
+				[ -z "$p" ] || cat "$dir/$p"
+			done <"$dir/series"
+		fi
+	} | sha256sum | cut -d' ' -f1
+}

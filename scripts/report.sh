@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Turn a run's raw results into its verdict.  Reads, in RESULTS_DIR:
+#   tests.list     what the guest was asked to run ("TIMEOUT NAME ARGS")
+#   results.tap    what the guest reported
+#   console.log    the guest's console, for the log scan
+# writes results.ktap (every listed test, a missing result counted as a
+# failure, plus the log scan as a last test), prints the failures and a
+# closing line "N passed, N failed, N skipped", and exits 1 on any failure.
+set -euo pipefail
+here=$(dirname "$0")
+
+usage() {
+	echo "usage: $0 RESULTS_DIR"
+	exit 2
+}
+[ $# -eq 1 ] || usage
+dir=$1
+touch "$dir/results.tap"
+
+expected=$(grep -c . "$dir/tests.list" || true)
+pass=0 fail=0 skip=0
+out=$dir/results.ktap
+{
+	echo "KTAP version 1"
+	echo "1..$((expected + 1))"
+} >"$out"
+
+n=0
+while read -r _ name args; do
+	[ -n "$name" ] || continue
+	n=$((n + 1))
+	line=$(grep -E "^(not )?ok $n " "$dir/results.tap" | head -n 1 || true)
+	if [ -z "$line" ]; then
+		line="not ok $n $name${args:+ $args} # no result: the guest stopped before it finished"
+	fi
+	echo "$line" >>"$out"
+	case $line in
+	"not ok"*) fail=$((fail + 1)) && echo "FAIL: ${line#not ok $n }" ;;
+	*"# SKIP"*) skip=$((skip + 1)) ;;
+	*) pass=$((pass + 1)) ;;
+	esac
+done <"$dir/tests.list"
+
+n=$((n + 1))
+if scan=$("$here/scan-log.sh" "$dir/console.log"); then
+	echo "ok $n guest-log-scan" >>"$out"
+	pass=$((pass + 1))
+else
+	printf '%s\n' "$scan"
+	echo "not ok $n guest-log-scan # kernel reports in console.log" >>"$out"
+	echo "FAIL: guest-log-scan (kernel reports in $dir/console.log)"
+	fail=$((fail + 1))
+fi
+
+echo "results: $out"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Boot the built kernel in QEMU with a busybox initramfs holding the static
+# KVM selftests named in the test list, and run them.  Writes, in $RESULTS:
+#   console.log   the guest's serial console (kernel log and test output)
+#   results.tap   TAP from the guest, one line per test
+# and prints each test's result as it arrives.  The exit code is QEMU's; the
+# verdict is summary.sh's and scan-log.sh's.
+#
+# ACCEL=kvm|tcg forces an accelerator; by default KVM is used when /dev/kvm
+# is usable and the host CPU has SVM or VMX to expose, else QEMU's emulator
+# with nested SVM and NPT.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+TEST_TIMEOUT=${TEST_TIMEOUT:-300}
+RUN_TIMEOUT=${RUN_TIMEOUT:-1800}
+VM_MEM=${VM_MEM:-4G}
+VM_CPUS=${VM_CPUS:-2}
+
+usage() {
+	echo "usage: $0"
+	echo "Runs the tests of ${TEST_LIST#"$TOP"/} on $OBJ/arch/x86/boot/bzImage."
+	echo "Environment: TEST_LIST, TEST_TIMEOUT ($TEST_TIMEOUT s), RUN_TIMEOUT ($RUN_TIMEOUT s), ACCEL, VM_MEM, VM_CPUS."
+	exit 2
+}
+
+# The test list as the guest reads it: "TIMEOUT NAME ARGS..." per line.
+guest_test_list() {
+	local line timeout
+	while IFS= read -r line; do
+		line=${line%%#*}
+		set -- $line
+		[ $# -gt 0 ] || continue
+		timeout=$TEST_TIMEOUT
+		case $1 in timeout=*)
+			timeout=${1#timeout=}
+			shift
+			;;
+		esac
+		echo "$timeout $*"
+	done <"$TEST_LIST"
+}
+
+find_test() {
+	local name=$1 dir=$OBJ/kselftest/kvm
+	for f in "$dir/$name" "$dir/x86_64/$name"; do
+		[ -x "$f" ] && echo "$f" && return 0
+	done
+	die "selftest '$name' (from ${TEST_LIST#"$TOP"/}) was not built; see $OBJ/logs/selftests.log"
+}
+
+make_initramfs() {
+	local root=$RESULTS/initramfs name applet
+	rm -rf "$root"
+	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,kvm}
+	cp /bin/busybox "$root/bin/busybox"
+	for applet in $("$root/bin/busybox" --list); do
+		[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+	done
+	cp "$TOP/scripts/guest/init" "$root/init"
+	chmod +x "$root/init"
+	guest_test_list >"$RESULTS/tests.list"
+	cp "$RESULTS/tests.list" "$root/tests.list"
+	while read -r _ name _; do
+		cp "$(find_test "$name")" "$root/kvm/$name"
+	done <"$root/tests.list"
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$RESULTS/initramfs.cpio.gz"
+}
+
+choose_accel() {
+	if [ -n "${ACCEL:-}" ]; then
+		echo "$ACCEL"
+	elif [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qwE 'svm|vmx' /proc/cpuinfo; then
+		echo kvm
+	else
+		echo tcg
+	fi
+}
+
+# Prints each TAP result line as it arrives, for people.
+show_progress() {
+	local line
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		printf '%s\n' "$line" >>"$RESULTS/results.tap"
+		case $line in
+		ok* | "not ok"*) printf '    %s\n' "$line" ;;
+		esac
+	done
+}
+
+[ $# -eq 0 ] || usage
+kernel=$OBJ/arch/x86/boot/bzImage
+[ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
+mkdir -p "$RESULTS"
+rm -f "$RESULTS/qemu.log" "$RESULTS/console.log" "$RESULTS/results.tap" "$RESULTS/results.ktap"
+make_initramfs
+accel=$(choose_accel)
+case $accel in
+kvm) accel_args=(-accel kvm -cpu host) ;;
+tcg) accel_args=(-accel tcg,thread=multi -cpu EPYC,+svm,+npt) ;;
+*) die "ACCEL=$accel: use kvm or tcg" ;;
+esac
+ntests=$(grep -c . "$RESULTS/initramfs/tests.list" || true)
+step "booting $(basename "$kernel") with $accel, running $ntests tests (console: ${RESULTS#"$TOP"/}/console.log)"
+set +e
+timeout -k 10 "$RUN_TIMEOUT" qemu-system-x86_64 "${accel_args[@]}" \
+	-smp "$VM_CPUS" -m "$VM_MEM" -kernel "$kernel" \
+	-initrd "$RESULTS/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=7 kcm.tests=$ntests" \
+	-display none -monitor none -no-reboot \
+	-serial "file:$RESULTS/console.log" \
+	-chardev stdio,id=tap,signal=off -serial chardev:tap \
+	</dev/null 2>"$RESULTS/qemu.log" | show_progress
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" = 124 ]; then
+	warn "the guest did not finish within RUN_TIMEOUT=${RUN_TIMEOUT}s; killed it"
+fi
+exit "$rc"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Scan a guest console log for reports that mean the kernel is unwell, even
+# when every test passed: warnings, BUGs, KASAN/KFENCE/UBSAN reports, lockdep
+# and RCU reports, stalls, hung tasks, oopses, panics, and bugged KVM VMs.
+# Prints the offending lines with their line numbers; exits 1 if there are
+# any, 0 if the log is clean.
+set -euo pipefail
+
+usage() {
+	echo "usage: $0 CONSOLE_LOG"
+	exit 2
+}
+[ $# -eq 1 ] || usage
+log=$1
+[ -f "$log" ] || { echo "error: no log at $log" >&2; exit 2; }
+
+patterns=(
+	'WARNING:'
+	'BUG:'
+	'kernel BUG at'
+	'Oops'
+	'general protection fault'
+	'KASAN'
+	'KFENCE'
+	'UBSAN'
+	'DEBUG_LOCKS_WARN_ON'
+	'possible circular locking dependency'
+	'possible recursive locking'
+	'inconsistent lock state'
+	'suspicious RCU usage'
+	'rcu: INFO:'
+	'detected stall'
+	'soft lockup'
+	'hard LOCKUP'
+	'blocked for more than'
+	'Kernel panic'
+	'kvm.*[Bb]ugged'
+	'Call Trace:'
+)
+regex=$(IFS='|'; echo "${patterns[*]}")
+if hits=$(tr -d '\r' <"$log" | grep -nE -- "$regex"); then
+	echo "guest log $log has kernel reports:"
+	printf '%s\n' "$hits" | head -n 40 | sed 's/^/    /'
+	n=$(printf '%s\n' "$hits" | wc -l)
+	[ "$n" -le 40 ] || echo "    ... and $((n - 40)) more lines"
+	exit 1
+fi
+exit 0

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Tests of the project's own scripts, on a small fake kernel tree so that
+# they run in seconds: the export round trip and its reproducibility, the
+# refusal to clobber unexported work, the config check, the result summary
+# and the guest log scan.  Prints TAP and a closing "N passed, N failed".
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+S=$TOP/scripts
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+n=0 pass=0 fail=0
+
+# check NAME CMD...: one TAP line per check; on failure the command's output.
+check() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	# Not in an 'if': errexit must stay in force inside the test.
+	set +e
+	(
+		set -eE
+		trap 'echo "failed: line $LINENO: $BASH_COMMAND"' ERR
+		"$@"
+	) >"$WORK/out" 2>&1
+	local rc=$?
+	set -e
+	if [ "$rc" = 0 ]; then
+		pass=$((pass + 1))
+		echo "    ok $n $name"
+	else
+		fail=$((fail + 1))
+		echo "    not ok $n $name"
+		sed 's/^/        # /' "$WORK/out" | tail -n 20
+	fi
+}
+
+# fails CMD...: CMD must exit non-zero.  ('! CMD' would not stop a test
+# under errexit.)
+fails() {
+	if "$@"; then
+		echo "expected to fail: $*"
+		return 1
+	fi
+}
+
+# A fake base repository and a fresh checkout environment around it.
+setup() {
+	local base=$WORK/base
+	rm -rf "$WORK/env"
+	mkdir -p "$WORK/env"
+	export KCM_BASE_REPO=$WORK/base.git TREE=$WORK/env/tree SERIES=$WORK/env/series
+	if [ ! -d "$KCM_BASE_REPO" ]; then
+		mkdir -p "$base"
+		printf 'VERSION = 6\nPATCHLEVEL = 12\n' >"$base/Makefile"
+		printf 'int kvm_mmu(void)\n{\n\treturn 0;\n}\n' >"$base/mmu.c"
+		git init -q --bare "$KCM_BASE_REPO"
+		GIT_DIR=$KCM_BASE_REPO GIT_WORK_TREE=$base git add -A
+		GIT_DIR=$KCM_BASE_REPO GIT_WORK_TREE=$base git -c user.name=base -c user.email= \
+			commit -q -m base
+		GIT_DIR=$KCM_BASE_REPO git tag base
+	fi
+	mkdir -p "$SERIES"
+	"$S/tree.sh" create
+}
+
+# commit FILE TEXT SUBJECT: a commit in the fake tree.
+commit() {
+	printf '%s\n' "$2" >>"$TREE/$1"
+	git -C "$TREE" add "$1"
+	git -C "$TREE" -c user.name="Test Author" -c user.email=author@example.org \
+		commit -q -s -m "$3" -m "Body of: $3"
+}
+
+test_export_round_trip() {
+	setup
+	commit mmu.c "/* one */" "KVM: x86/mmu: First change"
+	commit new.c "int two;" "KVM: x86/mmu: Second change"
+	git -C "$TREE" log --format='%an%n%ae%n%s%n%b' -p base..HEAD >"$WORK/before"
+	"$S/export.sh"
+	[ "$(cat "$SERIES/series")" = "$(printf '0001-KVM-x86-mmu-First-change.patch\n0002-KVM-x86-mmu-Second-change.patch')" ]
+	grep -q '^Subject: \[PATCH 0/2\]' "$SERIES/0000-cover-letter.patch"
+	grep -q 'KVM: x86/mmu: Second change' "$SERIES/0000-cover-letter.patch"
+	FORCE=1 "$S/tree.sh" create
+	git -C "$TREE" log --format='%an%n%ae%n%s%n%b' -p base..HEAD >"$WORK/after"
+	diff -u "$WORK/before" "$WORK/after"
+	[ "$("$S/tree.sh" status)" = synced ]
+}
+
+test_export_reproducible() {
+	setup
+	commit mmu.c "/* one */" "KVM: x86/mmu: First change"
+	"$S/export.sh"
+	sed -i 's/^This series gives.*/Edited prose that export must keep./' "$SERIES/0000-cover-letter.patch"
+	cp -a "$SERIES" "$WORK/first"
+	"$S/export.sh"
+	diff -r "$WORK/first" "$SERIES"
+	grep -q 'Edited prose that export must keep' "$SERIES/0000-cover-letter.patch"
+	# A recreated tree (new commit ids, new committer dates) exports the same.
+	FORCE=1 "$S/tree.sh" create
+	"$S/export.sh"
+	diff -r "$WORK/first" "$SERIES"
+}
+
+test_refuses_unexported_commit() {
+	setup
+	commit mmu.c "/* not exported */" "KVM: x86/mmu: Unexported"
+	fails "$S/tree.sh" create
+	git -C "$TREE" log -1 --format=%s | grep -q Unexported
+	[ "$("$S/tree.sh" status)" = unexported ]
+}
+
+test_refuses_uncommitted_change() {
+	setup
+	echo "/* dirty */" >>"$TREE/mmu.c"
+	fails "$S/tree.sh" create
+	grep -q dirty "$TREE/mmu.c"
+}
+
+test_tree_follows_series() {
+	setup
+	commit mmu.c "/* one */" "KVM: x86/mmu: First change"
+	"$S/export.sh"
+	cp -a "$SERIES" "$WORK/one"
+	commit mmu.c "/* two */" "KVM: x86/mmu: Second change"
+	"$S/export.sh"
+	# series/ goes back (say, a 'git checkout' of main); the tree has no
+	# work of its own, so 'ensure' follows series/.
+	rm -rf "$SERIES" && cp -a "$WORK/one" "$SERIES"
+	[ "$("$S/tree.sh" status)" = behind ]
+	"$S/tree.sh" ensure
+	[ "$(git -C "$TREE" rev-list --count base..HEAD)" = 1 ]
+}
+
+test_config_check() {
+	printf 'CONFIG_KVM=y\n# CONFIG_FOO is not set\n' >"$WORK/frag"
+	printf 'CONFIG_KVM=y\n' >"$WORK/good"
+	printf '# CONFIG_KVM is not set\n' >"$WORK/bad"
+	fails "$S/build.sh" check-config "$WORK/good" "$WORK/frag"
+	printf 'CONFIG_KVM=y\n# CONFIG_FOO is not set\n' >"$WORK/good"
+	"$S/build.sh" check-config "$WORK/good" "$WORK/frag"
+	fails "$S/build.sh" check-config "$WORK/bad" "$WORK/frag" >"$WORK/msg" 2>&1
+	grep -q 'CONFIG_KVM=y' "$WORK/msg"
+}
+
+# fake_results DIR: three tests, one passing, one skipped, one without result.
+fake_results() {
+	local dir=$1
+	mkdir -p "$dir"
+	printf '300 a_test\n300 b_test -x 1\n300 c_test\n' >"$dir/tests.list"
+	printf 'TAP version 13\n1..3\nok 1 a_test # time=1.0s\nok 2 b_test -x 1 # SKIP exit code 4\n' >"$dir/results.tap"
+	printf '[    1.0] Linux version 6.12\nkcm: all tests done\n' >"$dir/console.log"
+}
+
+test_summary() {
+	local dir=$WORK/results
+	fake_results "$dir"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	tail -n 1 "$WORK/msg" | grep -qx '2 passed, 1 failed, 1 skipped'
+	grep -q 'FAIL: c_test' "$WORK/msg"
+	grep -q '^not ok 3 c_test # no result' "$dir/results.ktap"
+	echo 'ok 3 c_test' >>"$dir/results.tap"
+	"$S/report.sh" "$dir" >"$WORK/msg"
+	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 0 failed, 1 skipped'
+}
+
+test_log_scan() {
+	local dir=$WORK/results line
+	fake_results "$dir"
+	"$S/scan-log.sh" "$dir/console.log"
+	for line in \
+		'[    2.1] WARNING: CPU: 1 PID: 77 at arch/x86/kvm/mmu/tdp_mmu.c:100 foo+0x1/0x2' \
+		'[    2.1] BUG: KASAN: slab-use-after-free in kvm_mmu_free_roots' \
+		'[    2.1] WARNING: possible circular locking dependency detected' \
+		'[    2.1] rcu: INFO: rcu_sched self-detected stall on CPU' \
+		'[    2.1] Kernel panic - not syncing: Fatal exception'; do
+		fake_results "$dir"
+		echo "$line" >>"$dir/console.log"
+		fails "$S/scan-log.sh" "$dir/console.log" >"$WORK/msg"
+		grep -qF "$line" "$WORK/msg" || return 1
+	done
+	# Every test passed, but the log has a warning: the run fails.
+	echo 'ok 3 c_test' >>"$dir/results.tap"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	tail -n 1 "$WORK/msg" | grep -qx '2 passed, 1 failed, 1 skipped'
+}
+
+for t in export_round_trip export_reproducible refuses_unexported_commit \
+	refuses_uncommitted_change tree_follows_series config_check summary log_scan; do
+	check "$t" "test_$t"
+done
+echo "tooling: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
