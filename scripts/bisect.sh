@@ -29,7 +29,11 @@ git -C "$WT" checkout -q -f --detach "$BASE_TAG"
 # The configuration of 'make' plus SEV, so that every patch also compiles
 # the SEV code; only arch/x86/kvm/ is built, so SEV's dependencies cost
 # nothing here.
-CONFIG_EXTRA=sev.config TREE=$WT OBJ=$BOBJ "$TOP/scripts/build.sh" config
+bisect_config() {
+	CONFIG_CHECK=0 FORCE_CONFIG=1 CONFIG_EXTRA=sev.config TREE=$WT OBJ=$BOBJ \
+		"$TOP/scripts/build.sh" config >/dev/null
+}
+bisect_config
 step "preparing the base build in ${BOBJ#"$TOP"/}"
 TREE=$WT OBJ=$BOBJ run "$BOBJ/logs/bisect-base.log" kmake prepare arch/x86/kvm/
 
@@ -43,6 +47,10 @@ for p in "${patches[@]}"; do
 		fail=$((fail + 1))
 		break
 	fi
+	# Options that the patch adds are in the fragments; configure again.
+	if ! git -C "$WT" diff --quiet HEAD~1 HEAD -- '*Kconfig*'; then
+		bisect_config
+	fi
 	targets=(arch/x86/kvm/)
 	if ! TREE=$WT OBJ=$BOBJ kmake "${targets[@]}" >>"$log" 2>&1; then
 		echo "    FAIL $p: arch/x86/kvm/ does not build (log: $log)"
@@ -52,7 +60,7 @@ for p in "${patches[@]}"; do
 	if git -C "$WT" diff --quiet HEAD~1 HEAD -- tools/testing/selftests/kvm include/uapi arch/x86/include/uapi; then
 		:
 	elif ! TREE=$WT OBJ=$BOBJ kmake headers >>"$log" 2>&1 ||
-		! make -C "$WT/tools/testing/selftests/kvm" -j"$JOBS" ARCH=x86_64 \
+		! env -u CCACHE_BASEDIR make -C "$WT/tools/testing/selftests/kvm" -j"$JOBS" ARCH=x86_64 \
 			CC="ccache gcc" OUTPUT="$BOBJ/kselftest/kvm" \
 			KHDR_INCLUDES="-isystem $BOBJ/usr/include" >>"$log" 2>&1; then
 		echo "    FAIL $p: the KVM selftests do not build (log: $log)"

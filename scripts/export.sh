@@ -86,9 +86,23 @@ write_cover() {
 	} >"$out/$COVER"
 }
 
+# Debian's top-level .gitignore ignores everything at the top of the tree
+# ("/*"), so a new file is silently left out of 'git add -A' and of the
+# series.  Nothing else is ignored (builds are out of tree), so any ignored
+# file is one of those.
+check_ignored_files() {
+	local ignored
+	ignored=$(git -C "$TREE" status --porcelain --ignored --untracked-files=all |
+		sed -n 's/^!! //p')
+	[ -z "$ignored" ] && return 0
+	printf '    %s\n' $ignored >&2
+	die "the files above are new but ignored by Debian's .gitignore, so they are in no commit; 'git add -f' them and commit (or delete them), then export again"
+}
+
 export_series() {
 	local out=$1 tmp n
 	[ -d "$TREE/.git" ] || die "no kernel tree at $TREE; run 'make tree' first"
+	check_ignored_files
 	tgit rev-parse -q --verify "refs/tags/$BASE_TAG" >/dev/null ||
 		die "$TREE has no '$BASE_TAG' tag; recreate it with 'make tree FORCE=1'"
 	mkdir -p "$out"

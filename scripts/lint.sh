@@ -21,10 +21,12 @@ git --git-dir="$BASE_REPO" rev-parse -q --verify "refs/tags/$BASE_TAG" >/dev/nul
 # scratch object directory, so the cache is not touched.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-export GIT_DIR=$BASE_REPO GIT_INDEX_FILE=$tmp/index
-export GIT_OBJECT_DIRECTORY=$tmp/objects GIT_ALTERNATE_OBJECT_DIRECTORIES=$BASE_REPO/objects
+scratch_git() {
+	GIT_DIR=$BASE_REPO GIT_INDEX_FILE=$tmp/index GIT_OBJECT_DIRECTORY=$tmp/objects \
+		GIT_ALTERNATE_OBJECT_DIRECTORIES=$BASE_REPO/objects git "$@"
+}
 mkdir -p "$tmp/objects"
-git read-tree "$BASE_TAG"
+scratch_git read-tree "$BASE_TAG"
 
 pass=0 fail=0 applies=1
 step "checking ${SERIES#"$TOP"/}/ (checkpatch --strict, applies in order)"
@@ -34,13 +36,14 @@ while read -r p; do
 	if [ ! -f "$SERIES/$p" ]; then
 		problems+=("listed in series/series but missing")
 	else
-		if [ "$applies" = 1 ] && ! git apply --cached "$SERIES/$p" 2>"$tmp/apply.log"; then
+		if [ "$applies" = 1 ] && ! scratch_git apply --cached "$SERIES/$p" 2>"$tmp/apply.log"; then
 			problems+=("does not apply: $(head -n 1 "$tmp/apply.log")")
 			applies=0
 		elif [ "$applies" = 0 ]; then
 			problems+=("not applied: an earlier patch failed")
 		fi
-		if ! (cd "$TREE" && ./scripts/checkpatch.pl --strict --quiet --no-summary \
+		# Debian's python3 has the ply module that spdxcheck.py needs.
+		if ! (cd "$TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --quiet --no-summary \
 			--show-types "$SERIES/$p") >"$tmp/checkpatch.log" 2>&1; then
 			problems+=("checkpatch --strict:")
 		fi

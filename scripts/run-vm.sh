@@ -24,19 +24,25 @@ usage() {
 	exit 2
 }
 
-# The test list as the guest reads it: "TIMEOUT NAME ARGS..." per line.
+# The test list as the guest reads it: "TIMEOUT NAME ARGS..." per line.  The
+# numbers of the tests marked "noskip" go to $RESULTS/noskip.
 guest_test_list() {
-	local line timeout
+	local line timeout n=0
+	: >"$RESULTS/noskip"
 	while IFS= read -r line; do
 		line=${line%%#*}
 		set -- $line
 		[ $# -gt 0 ] || continue
+		n=$((n + 1))
 		timeout=$TEST_TIMEOUT
-		case $1 in timeout=*)
-			timeout=${1#timeout=}
+		while [ $# -gt 0 ]; do
+			case $1 in
+			timeout=*) timeout=${1#timeout=} ;;
+			noskip) echo "$n" >>"$RESULTS/noskip" ;;
+			*) break ;;
+			esac
 			shift
-			;;
-		esac
+		done
 		echo "$timeout $*"
 	done <"$TEST_LIST"
 }
@@ -50,7 +56,7 @@ find_test() {
 }
 
 make_initramfs() {
-	local root=$RESULTS/initramfs name applet
+	local root=$RESULTS/initramfs name applet bin
 	rm -rf "$root"
 	mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,kvm}
 	cp /bin/busybox "$root/bin/busybox"
@@ -62,7 +68,8 @@ make_initramfs() {
 	guest_test_list >"$RESULTS/tests.list"
 	cp "$RESULTS/tests.list" "$root/tests.list"
 	while read -r _ name _; do
-		cp "$(find_test "$name")" "$root/kvm/$name"
+		bin=$(find_test "$name") || exit 1
+		cp "$bin" "$root/kvm/$name"
 	done <"$root/tests.list"
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$RESULTS/initramfs.cpio.gz"
 }
@@ -75,6 +82,23 @@ choose_accel() {
 	else
 		echo tcg
 	fi
+}
+
+# watchdog QEMU_PID LIMIT: a guest whose kernel is stuck cannot run its own
+# per-test timeout, so kill QEMU when no test has reported for LIMIT seconds.
+watchdog() {
+	local pid=$1 limit=$2 last now
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		last=$(stat -c %Y "$RESULTS/results.raw" 2>/dev/null || echo "$start_time")
+		now=$(date +%s)
+		if [ $((now - last)) -gt "$limit" ]; then
+			echo "kcm: no test result for ${limit}s; the guest is stuck, killing QEMU" >>"$RESULTS/console.log"
+			warn "no test result for ${limit}s; the guest is stuck (see console.log), killing QEMU"
+			kill "$pid" 2>/dev/null
+			return
+		fi
+	done
 }
 
 # Prints each TAP result line as it arrives, for people.
@@ -93,7 +117,8 @@ show_progress() {
 kernel=$OBJ/arch/x86/boot/bzImage
 [ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
 mkdir -p "$RESULTS"
-rm -f "$RESULTS/qemu.log" "$RESULTS/console.log" "$RESULTS/results.tap" "$RESULTS/results.ktap"
+rm -f "$RESULTS/qemu.log" "$RESULTS/console.log" "$RESULTS/results.tap" \
+	"$RESULTS/results.ktap" "$RESULTS/results.raw"
 make_initramfs
 accel=$(choose_accel)
 case $accel in
@@ -103,16 +128,28 @@ tcg) accel_args=(-accel tcg,thread=multi -cpu EPYC,+svm,+npt) ;;
 esac
 ntests=$(grep -c . "$RESULTS/initramfs/tests.list" || true)
 step "booting $(basename "$kernel") with $accel, running $ntests tests (console: ${RESULTS#"$TOP"/}/console.log)"
+# The longest per-test timeout, plus time to boot and to start the next test.
+stall_limit=$(($(awk '{ print $1 }' "$RESULTS/tests.list" | sort -n | tail -n 1) + 120))
+start_time=$(date +%s)
+: >"$RESULTS/results.raw"
 set +e
 timeout -k 10 "$RUN_TIMEOUT" qemu-system-x86_64 "${accel_args[@]}" \
 	-smp "$VM_CPUS" -m "$VM_MEM" -kernel "$kernel" \
 	-initrd "$RESULTS/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=7 kcm.tests=$ntests" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=7" \
 	-display none -monitor none -no-reboot \
 	-serial "file:$RESULTS/console.log" \
-	-chardev stdio,id=tap,signal=off -serial chardev:tap \
-	</dev/null 2>"$RESULTS/qemu.log" | show_progress
-rc=${PIPESTATUS[0]}
+	-chardev "file,id=tap,path=$RESULTS/results.raw" -serial chardev:tap \
+	</dev/null 2>"$RESULTS/qemu.log" &
+qemu_pid=$!
+tail -n +1 -F --pid="$qemu_pid" "$RESULTS/results.raw" 2>/dev/null | show_progress &
+progress_pid=$!
+watchdog "$qemu_pid" "$stall_limit" &
+watchdog_pid=$!
+wait "$qemu_pid"
+rc=$?
+wait "$progress_pid"
+kill "$watchdog_pid" 2>/dev/null
 set -e
 if [ "$rc" = 124 ]; then
 	warn "the guest did not finish within RUN_TIMEOUT=${RUN_TIMEOUT}s; killed it"

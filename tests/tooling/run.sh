@@ -54,8 +54,10 @@ setup() {
 		mkdir -p "$base"
 		printf 'VERSION = 6\nPATCHLEVEL = 12\n' >"$base/Makefile"
 		printf 'int kvm_mmu(void)\n{\n\treturn 0;\n}\n' >"$base/mmu.c"
+		# Like Debian's linux-source: everything at the top is ignored.
+		printf '/*\n' >"$base/.gitignore"
 		git init -q --bare "$KCM_BASE_REPO"
-		GIT_DIR=$KCM_BASE_REPO GIT_WORK_TREE=$base git add -A
+		GIT_DIR=$KCM_BASE_REPO GIT_WORK_TREE=$base git add -A -f
 		GIT_DIR=$KCM_BASE_REPO GIT_WORK_TREE=$base git -c user.name=base -c user.email= \
 			commit -q -m base
 		GIT_DIR=$KCM_BASE_REPO git tag base
@@ -67,7 +69,7 @@ setup() {
 # commit FILE TEXT SUBJECT: a commit in the fake tree.
 commit() {
 	printf '%s\n' "$2" >>"$TREE/$1"
-	git -C "$TREE" add "$1"
+	git -C "$TREE" add -f "$1"
 	git -C "$TREE" -c user.name="Test Author" -c user.email=author@example.org \
 		commit -q -s -m "$3" -m "Body of: $3"
 }
@@ -117,6 +119,14 @@ test_refuses_uncommitted_change() {
 	grep -q dirty "$TREE/mmu.c"
 }
 
+test_export_refuses_ignored_file() {
+	setup
+	echo "int new;" >"$TREE/new_file.c"
+	git -C "$TREE" add -A
+	fails "$S/export.sh" >"$WORK/msg" 2>&1
+	grep -q 'new_file.c' "$WORK/msg"
+}
+
 test_tree_follows_series() {
 	setup
 	commit mmu.c "/* one */" "KVM: x86/mmu: First change"
@@ -147,6 +157,7 @@ test_config_check() {
 fake_results() {
 	local dir=$1
 	mkdir -p "$dir"
+	rm -f "$dir/noskip"
 	printf '300 a_test\n300 b_test -x 1\n300 c_test\n' >"$dir/tests.list"
 	printf 'TAP version 13\n1..3\nok 1 a_test # time=1.0s\nok 2 b_test -x 1 # SKIP exit code 4\n' >"$dir/results.tap"
 	printf '[    1.0] Linux version 6.12\nkcm: all tests done\n' >"$dir/console.log"
@@ -162,6 +173,10 @@ test_summary() {
 	echo 'ok 3 c_test' >>"$dir/results.tap"
 	"$S/report.sh" "$dir" >"$WORK/msg"
 	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 0 failed, 1 skipped'
+	# A skip of a test marked noskip is a failure.
+	echo 2 >"$dir/noskip"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 1 failed, 0 skipped'
 }
 
 test_log_scan() {
@@ -186,7 +201,8 @@ test_log_scan() {
 }
 
 for t in export_round_trip export_reproducible refuses_unexported_commit \
-	refuses_uncommitted_change tree_follows_series config_check summary log_scan; do
+	refuses_uncommitted_change export_refuses_ignored_file tree_follows_series \
+	config_check summary log_scan; do
 	check "$t" "test_$t"
 done
 echo "tooling: $pass passed, $fail failed"
