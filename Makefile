@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 export DEBUG KCONFIG FORCE ACCEL TEST_LIST
 
-.PHONY: all deps tree build check test lint bisect export clean help
+.PHONY: all deps tree build check bench test lint bisect export clean help
 
 all: deps build
 
@@ -22,6 +22,9 @@ build:
 
 check:
 	@scripts/check.sh
+
+bench:
+	@scripts/bench.sh
 
 test:
 	@tests/tooling/run.sh

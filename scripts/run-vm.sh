@@ -126,6 +126,7 @@ kvm) accel_args=(-accel kvm -cpu host) ;;
 tcg) accel_args=(-accel tcg,thread=multi -cpu EPYC,+svm,+npt) ;;
 *) die "ACCEL=$accel: use kvm or tcg" ;;
 esac
+echo "$accel" >"$RESULTS/accel"
 ntests=$(grep -c . "$RESULTS/initramfs/tests.list" || true)
 step "booting $(basename "$kernel") with $accel, running $ntests tests (console: ${RESULTS#"$TOP"/}/console.log)"
 # The longest per-test timeout, plus time to boot and to start the next test.
