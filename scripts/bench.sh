@@ -16,6 +16,8 @@ usage() {
 export TEST_LIST=${BENCH_LIST:-$TOP/tests/bench.list}
 export RESULTS=$OBJ/bench
 export RUN_TIMEOUT=${RUN_TIMEOUT:-7200}
+# memslot_delete_perf_test maps up to 4GiB in its VM: the guest needs more.
+export VM_MEM=${VM_MEM:-12G}
 
 "$TOP/scripts/deps.sh"
 "$TOP/scripts/tree.sh" ensure
@@ -31,4 +33,6 @@ step "benchmark results (${RESULTS#"$TOP"/}/bench.md)"
 	sed -n 's/\r$//; s/^bench: //p' "$RESULTS/console.log"
 } >"$RESULTS/bench.md"
 cat "$RESULTS/bench.md"
+"$TOP/scripts/bench-plot.py" "$RESULTS/bench.md" "$RESULTS/memslot-delete.svg"
+[ ! -f "$RESULTS/memslot-delete.svg" ] || info "plot: ${RESULTS#"$TOP"/}/memslot-delete.svg"
 "$TOP/scripts/report.sh" "$RESULTS"
