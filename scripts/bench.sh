@@ -18,6 +18,8 @@ export RESULTS=$OBJ/bench
 export RUN_TIMEOUT=${RUN_TIMEOUT:-7200}
 # memslot_delete_perf_test maps up to 4GiB in its VM: the guest needs more.
 export VM_MEM=${VM_MEM:-12G}
+# The multi-vCPU stress needs single-threaded TCG, see run-vm.sh.
+export TCG_THREAD=${TCG_THREAD:-single}
 
 "$TOP/scripts/deps.sh"
 "$TOP/scripts/tree.sh" ensure
