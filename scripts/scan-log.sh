@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Scan a guest console log for reports that mean the kernel is unwell, even
 # when every test passed: warnings, BUGs, KASAN/KFENCE/UBSAN reports, lockdep
-# and RCU reports, stalls, hung tasks, oopses, panics, and bugged KVM VMs.
-# Prints the offending lines with their line numbers; exits 1 if there are
-# any, 0 if the log is clean.
+# and RCU reports, stalls, hung tasks, OOM kills, oopses, panics, and bugged
+# KVM VMs; and a guest that stopped before its init printed its last line
+# ("kcm: all tests done"), which means it died or hung on the way.  Prints
+# the offending lines with their line numbers; exits 1 if there are any, 0 if
+# the log is clean.
 set -euo pipefail
 
 usage() {
@@ -33,12 +35,18 @@ patterns=(
 	'soft lockup'
 	'hard LOCKUP'
 	'blocked for more than'
+	'Out of memory'
+	'invoked oom-killer'
 	'Kernel panic'
 	'kvm.*[Bb]ugged'
 	'Call Trace:'
 )
 regex=$(IFS='|'; echo "${patterns[*]}")
-if hits=$(tr -d '\r' <"$log" | grep -nE -- "$regex"); then
+hits=$(tr -d '\r' <"$log" | grep -nE -- "$regex" || true)
+if ! tr -d '\r' <"$log" | grep -q '^kcm: all tests done$'; then
+	hits+="${hits:+$'\n'}end: the guest stopped before its last result (no 'kcm: all tests done')"
+fi
+if [ -n "$hits" ]; then
 	echo "guest log $log has kernel reports:"
 	printf '%s\n' "$hits" | head -n 40 | sed 's/^/    /'
 	n=$(printf '%s\n' "$hits" | wc -l)

@@ -188,12 +188,21 @@ test_log_scan() {
 		'[    2.1] BUG: KASAN: slab-use-after-free in kvm_mmu_free_roots' \
 		'[    2.1] WARNING: possible circular locking dependency detected' \
 		'[    2.1] rcu: INFO: rcu_sched self-detected stall on CPU' \
-		'[    2.1] Kernel panic - not syncing: Fatal exception'; do
+		'[    2.1] Kernel panic - not syncing: Fatal exception' \
+		'[    2.1] INFO: task kvm_fuzz_test:81 blocked for more than 120 seconds.' \
+		'[    2.1] kvm_fuzz_test invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL)' \
+		'[    2.1] Out of memory: Killed process 81 (kvm_fuzz_test)' \
+		'[    2.1] Kernel panic - not syncing: Out of memory and no killable processes...'; do
 		fake_results "$dir"
 		echo "$line" >>"$dir/console.log"
 		fails "$S/scan-log.sh" "$dir/console.log" >"$WORK/msg"
 		grep -qF "$line" "$WORK/msg" || return 1
 	done
+	# A guest that died before its init's last line fails the scan.
+	fake_results "$dir"
+	sed -i '/kcm: all tests done/d' "$dir/console.log"
+	fails "$S/scan-log.sh" "$dir/console.log" >"$WORK/msg"
+	grep -q 'stopped before its last result' "$WORK/msg"
 	# Every test passed, but the log has a warning: the run fails.
 	echo 'ok 3 c_test' >>"$dir/results.tap"
 	fails "$S/report.sh" "$dir" >"$WORK/msg"
