@@ -1,10 +1,10 @@
 # kvm-coco-mmu: one target per user action; each calls a script in scripts/.
 # Variables: DEBUG=1 (debug kernel), KCONFIG=path (your own config),
 # FORCE=1 (make tree: throw away unexported work), ACCEL=kvm|tcg,
-# TEST_LIST=file.
+# TEST_LIST=file, LEG=amd|intel (make check: one leg instead of both).
 
 SHELL := /bin/bash
-export DEBUG KCONFIG FORCE ACCEL TEST_LIST
+export DEBUG KCONFIG FORCE ACCEL TEST_LIST LEG
 
 .PHONY: all deps tree build check bench test lint bisect export clean help
 

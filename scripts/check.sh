@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # 'make check': series checks, the tooling's own tests, the build if needed,
-# then the KVM selftests of the test list in a QEMU guest, with the guest's
-# log scanned.  The last line is "N passed, N failed, N skipped" for the
-# selftests (the log scan counts as one); the exit code is non-zero on any
-# failure in any phase.
+# then the KVM selftests of the test list on each leg (LEG=amd: QEMU, nested
+# SVM + NPT; LEG=intel: Bochs, VMX + EPT; both by default, one after the
+# other), with each guest's log scanned.  The last line is "N passed,
+# N failed, N skipped" for the selftests of all legs (each leg's log scan
+# counts as one); the exit code is non-zero on any failure in any phase.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	echo "usage: $0"
-	echo "Environment: DEBUG=1 (debug kernel), KCONFIG=path, TEST_LIST=file, ACCEL=kvm|tcg."
+	echo "Environment: LEG=amd|intel (default both), DEBUG=1 (debug kernel), KCONFIG=path,"
+	echo "TEST_LIST=file, ACCEL=kvm|tcg (amd leg)."
 	exit 2
 }
 [ $# -eq 0 ] || usage
@@ -21,10 +23,30 @@ t0=$SECONDS
 step "testing the tooling"
 "$TOP/tests/tooling/run.sh"
 "$TOP/scripts/build.sh" all
-set +e
-"$TOP/scripts/run-vm.sh"
-vm_rc=$?
-set -e
-[ "$vm_rc" = 0 ] || warn "QEMU exited with $vm_rc"
+
+# One leg after the other, each with its results in $RESULTS/LEG; the
+# closing line counts both.
+legs=${LEG:-amd intel}
+total_pass=0 total_fail=0 total_skip=0
+summaries=()
+for leg in $legs; do
+	set +e
+	LEG=$leg RESULTS=$RESULTS/$leg "$TOP/scripts/run-vm.sh"
+	vm_rc=$?
+	set -e
+	[ "$vm_rc" = 0 ] || warn "the $leg leg's emulator exited with $vm_rc"
+	step "$leg results"
+	set +e
+	out=$("$TOP/scripts/report.sh" "$RESULTS/$leg" "$leg")
+	set -e
+	printf '%s\n' "$out" | sed '$d'
+	read -r p _ f _ k _ <<<"$(printf '%s\n' "$out" | tail -n 1)"
+	summaries+=("$leg: $p passed, $f failed, $k skipped")
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + k))
+done
 step "results ($((SECONDS - t0))s in all)"
-"$TOP/scripts/report.sh" "$RESULTS"
+for line in "${summaries[@]}"; do
+	info "$line"
+done
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]

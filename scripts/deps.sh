@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential bc bison flex libelf-dev libssl-dev kmod cpio xz-utils
 	ccache git perl python3 python3-git python3-ply quilt busybox-static qemu-system-x86
+	bochs bochsbios vgabios isolinux syslinux-common genisoimage
 )
 
 missing=()

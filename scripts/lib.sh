@@ -92,3 +92,31 @@ series_digest() {
 		fi
 	} | sha256sum | cut -d' ' -f1
 }
+
+# The test list as the guest reads it: "TIMEOUT NAME ARGS..." per line, only
+# the lines for this leg ("leg=amd", "leg=intel", or none for every leg).
+# The numbers of the tests marked "noskip" go to $RESULTS/noskip.  Reads
+# TEST_LIST, LEG and TEST_TIMEOUT.
+guest_test_list() {
+	local line timeout noskip legs n=0
+	: >"$RESULTS/noskip"
+	while IFS= read -r line; do
+		line=${line%%#*}
+		set -- $line
+		[ $# -gt 0 ] || continue
+		timeout=$TEST_TIMEOUT noskip= legs=
+		while [ $# -gt 0 ]; do
+			case $1 in
+			timeout=*) timeout=${1#timeout=} ;;
+			leg=*) legs=${1#leg=} ;;
+			noskip) noskip=1 ;;
+			*) break ;;
+			esac
+			shift
+		done
+		[ -z "$legs" ] || [[ ",$legs," == *",$LEG,"* ]] || continue
+		n=$((n + 1))
+		[ -z "$noskip" ] || echo "$n" >>"$RESULTS/noskip"
+		echo "$timeout $*"
+	done <"$TEST_LIST"
+}

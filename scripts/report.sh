@@ -11,11 +11,13 @@ set -euo pipefail
 here=$(dirname "$0")
 
 usage() {
-	echo "usage: $0 RESULTS_DIR"
+	echo "usage: $0 RESULTS_DIR [LEG]"
+	echo "With LEG, every test's description starts with 'LEG: '."
 	exit 2
 }
-[ $# -eq 1 ] || usage
+[ $# -eq 1 ] || [ $# -eq 2 ] || usage
 dir=$1
+leg=${2:+$2: }
 touch "$dir/results.tap"
 
 expected=$(grep -c . "$dir/tests.list" || true)
@@ -36,6 +38,9 @@ while read -r _ name args; do
 	elif [[ $line == *"# SKIP"* ]] && grep -qx "$n" "$dir/noskip" 2>/dev/null; then
 		line="not ok $n $name${args:+ $args} # skipped, but the kernel config must let it run"
 	fi
+	if [ -n "$leg" ]; then
+		line=$(sed -E "s/^((not )?ok $n )/\1$leg/" <<<"$line")
+	fi
 	echo "$line" >>"$out"
 	case $line in
 	"not ok"*) fail=$((fail + 1)) && echo "FAIL: ${line#not ok $n }" ;;
@@ -46,12 +51,12 @@ done <"$dir/tests.list"
 
 n=$((n + 1))
 if scan=$("$here/scan-log.sh" "$dir/console.log"); then
-	echo "ok $n guest-log-scan" >>"$out"
+	echo "ok $n ${leg}guest-log-scan" >>"$out"
 	pass=$((pass + 1))
 else
 	printf '%s\n' "$scan"
-	echo "not ok $n guest-log-scan # kernel reports in console.log" >>"$out"
-	echo "FAIL: guest-log-scan (kernel reports in $dir/console.log)"
+	echo "not ok $n ${leg}guest-log-scan # kernel reports in console.log" >>"$out"
+	echo "FAIL: ${leg}guest-log-scan (kernel reports in $dir/console.log)"
 	fail=$((fail + 1))
 fi
 

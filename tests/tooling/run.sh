@@ -179,6 +179,39 @@ test_summary() {
 	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 1 failed, 0 skipped'
 }
 
+# The test list per leg: leg= lines only on their legs, noskip numbered
+# after the filter, the default timeout.
+test_leg_list() {
+	local dir=$WORK/legs
+	mkdir -p "$dir"
+	printf '# a comment\nboth_test -a\nleg=amd svm_test\nleg=intel noskip timeout=60 vmx_test\nleg=amd,intel noskip two_test\n' >"$dir/list"
+	(
+		. "$S/lib.sh"
+		TEST_LIST=$dir/list TEST_TIMEOUT=300 RESULTS=$dir
+		LEG=amd guest_test_list >"$dir/amd"
+		cp "$dir/noskip" "$dir/amd.noskip"
+		LEG=intel guest_test_list >"$dir/intel"
+	)
+	printf '300 both_test -a\n300 svm_test\n300 two_test\n' | cmp - "$dir/amd"
+	printf '3\n' | cmp - "$dir/amd.noskip"
+	printf '300 both_test -a\n60 vmx_test\n300 two_test\n' | cmp - "$dir/intel"
+	printf '2\n3\n' | cmp - "$dir/noskip"
+}
+
+# With a leg, every description in the KTAP results starts with it.
+test_leg_report() {
+	local dir=$WORK/results
+	fake_results "$dir"
+	echo 'ok 3 c_test' >>"$dir/results.tap"
+	"$S/report.sh" "$dir" intel >"$WORK/msg"
+	grep -qx 'ok 1 intel: a_test # time=1.0s' "$dir/results.ktap"
+	grep -qx 'ok 4 intel: guest-log-scan' "$dir/results.ktap"
+	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 0 failed, 1 skipped'
+	sed -i '$d' "$dir/results.tap"
+	fails "$S/report.sh" "$dir" amd >"$WORK/msg"
+	grep -q '^FAIL: amd: c_test' "$WORK/msg"
+}
+
 test_log_scan() {
 	local dir=$WORK/results line
 	fake_results "$dir"
@@ -211,7 +244,7 @@ test_log_scan() {
 
 for t in export_round_trip export_reproducible refuses_unexported_commit \
 	refuses_uncommitted_change export_refuses_ignored_file tree_follows_series \
-	config_check summary log_scan; do
+	config_check summary log_scan leg_list leg_report; do
 	check "$t" "test_$t"
 done
 echo "tooling: $pass passed, $fail failed"
