@@ -1,7 +1,7 @@
 # kvm-coco-mmu: one target per user action; each calls a script in scripts/.
 # Variables: DEBUG=1 (debug kernel), KCONFIG=path (your own config),
 # FORCE=1 (make tree: throw away unexported work), ACCEL=kvm|tcg,
-# TEST_LIST=file, LEG=amd|intel (make check: one leg instead of both).
+# TEST_LIST=file, LEG="amd amd-debug intel intel-eptad0" (make check: the legs to run; default all).
 
 SHELL := /bin/bash
 export DEBUG KCONFIG FORCE ACCEL TEST_LIST LEG

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # 'make check': series checks, the tooling's own tests, the build if needed,
-# then the KVM selftests of the test list on each leg (LEG=amd: QEMU, nested
-# SVM + NPT, the default; LEG=intel: Bochs, VMX + EPT; LEG="amd intel"
-# runs both, one after the other), with each guest's log scanned.  The last line is "N passed,
-# N failed, N skipped" for the selftests of all legs (each leg's log scan
-# counts as one); the exit code is non-zero on any failure in any phase.
+# then the KVM selftests of the test list on each leg, with each guest's log
+# scanned.  The legs (lib.sh, ALL_LEGS) run one after the other: amd (QEMU,
+# nested SVM + NPT), amd-debug (the same with the DEBUG=1 kernel: KASAN,
+# lockdep, PROVE_RCU), intel (Bochs, VMX + EPT) and intel-eptad0 (EPT
+# without A/D bits); LEG="amd intel" runs only those.  The last line is "N
+# passed, N failed, N skipped" for the selftests of all legs (each leg's log
+# scan counts as one); the exit code is non-zero on any failure in any phase.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
 	echo "usage: $0"
-	echo "Environment: LEG=amd|intel|\"amd intel\" (default amd), DEBUG=1 (debug kernel), KCONFIG=path,"
-	echo "TEST_LIST=file, ACCEL=kvm|tcg (amd leg)."
+	echo "Environment: LEG=\"LEG...\" (default: $ALL_LEGS), KCONFIG=path,"
+	echo "TEST_LIST=file, ACCEL=kvm|tcg (the amd legs)."
 	exit 2
 }
 [ $# -eq 0 ] || usage
 t0=$SECONDS
+legs=${LEG:-$ALL_LEGS}
+for leg in $legs; do
+	leg_emulator "$leg" >/dev/null
+done
+[ "${DEBUG:-0}" != 1 ] || die "DEBUG=1: the amd-debug leg is the debug kernel; use LEG=amd-debug"
 
 "$TOP/scripts/deps.sh"
 "$TOP/scripts/tree.sh" ensure
@@ -23,32 +30,36 @@ t0=$SECONDS
 step "testing the tooling"
 "$TOP/tests/tooling/run.sh"
 "$TOP/scripts/build.sh" all
+for leg in $legs; do
+	if leg_debug "$leg"; then
+		DEBUG=1 OBJ=$BUILD/obj-debug "$TOP/scripts/build.sh" kernel
+		break
+	fi
+done
 
 # One leg after the other, each with its results in $RESULTS/LEG; the
-# closing line counts them all.  The intel leg (Bochs) is not in the
-# default yet: two of its tests end in RCU stalls there (see
-# tests/selftests.list); 'make check LEG=intel' runs it.
-legs=${LEG:-amd}
-total_pass=0 total_fail=0 total_skip=0
+# closing line counts them all.
 summaries=()
 for leg in $legs; do
+	t=$SECONDS
+	obj=$OBJ
+	! leg_debug "$leg" || obj=$BUILD/obj-debug
 	set +e
-	LEG=$leg RESULTS=$RESULTS/$leg "$TOP/scripts/run-vm.sh"
+	LEG=$leg OBJ=$obj KSELFTEST=$OBJ/kselftest RESULTS=$RESULTS/$leg "$TOP/scripts/run-vm.sh"
 	vm_rc=$?
 	set -e
 	[ "$vm_rc" = 0 ] || warn "the $leg leg's emulator exited with $vm_rc"
-	step "$leg results"
+	step "$leg results ($((SECONDS - t))s)"
 	set +e
 	out=$("$TOP/scripts/report.sh" "$RESULTS/$leg" "$leg")
 	set -e
 	printf '%s\n' "$out" | sed '$d'
-	read -r p _ f _ k _ <<<"$(printf '%s\n' "$out" | tail -n 1)"
-	summaries+=("$leg: $p passed, $f failed, $k skipped")
-	total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + k))
+	summaries+=("$leg: $(printf '%s\n' "$out" | tail -n 1) ($((SECONDS - t))s)")
 done
 step "results ($((SECONDS - t0))s in all)"
 for line in "${summaries[@]}"; do
 	info "$line"
 done
-echo "$total_pass passed, $total_fail failed, $total_skip skipped"
-[ "$total_fail" -eq 0 ]
+total=$(printf '%s\n' "${summaries[@]}" | sum_legs)
+echo "$total"
+[[ $total == *" 0 failed,"* ]]

@@ -93,30 +93,82 @@ series_digest() {
 	} | sha256sum | cut -d' ' -f1
 }
 
+# The legs of 'make check', in the order it runs them:
+#   amd           QEMU (emulator or KVM), nested SVM with NPT
+#   amd-debug     the same, with the debug kernel (config/debug.config:
+#                 KASAN, lockdep, PROVE_RCU) of build/obj-debug
+#   intel         Bochs, VMX with EPT (A/D bits on), two CPUs
+#   intel-eptad0  the same with kvm_intel.eptad=0 (EPT without A/D bits)
+ALL_LEGS="amd amd-debug intel intel-eptad0"
+# The legs that a test-list line without leg= runs on.
+DEFAULT_LEGS="amd,intel"
+
+# leg_emulator LEG / leg_cmdline LEG / leg_debug LEG: how a leg boots.
+leg_emulator() {
+	case $1 in
+	amd | amd-debug) echo qemu ;;
+	intel | intel-eptad0) echo bochs ;;
+	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
+	esac
+}
+leg_cmdline() {
+	case $1 in
+	intel-eptad0) echo kvm_intel.eptad=0 ;;
+	esac
+}
+leg_debug() {
+	[ "$1" = amd-debug ]
+}
+
 # The test list as the guest reads it: "TIMEOUT NAME ARGS..." per line, only
-# the lines for this leg ("leg=amd", "leg=intel", or none for every leg).
-# The numbers of the tests marked "noskip" go to $RESULTS/noskip.  Reads
-# TEST_LIST, LEG and TEST_TIMEOUT.
+# the lines for this leg ("leg=LEG[,LEG...]"; a line without leg= runs on
+# DEFAULT_LEGS).  A skip fails the run unless the line says "skip=LEG[,...]"
+# for this leg and gives the reason in its comment; the numbers of the tests
+# whose skip is expected go to $RESULTS/skipok.  Reads TEST_LIST, LEG and
+# TEST_TIMEOUT; fails on a line it cannot read.
 guest_test_list() {
-	local line timeout noskip legs n=0
-	: >"$RESULTS/noskip"
-	while IFS= read -r line; do
-		line=${line%%#*}
+	local raw line comment timeout skips legs l n=0 lineno=0
+	: >"$RESULTS/skipok"
+	while IFS= read -r raw; do
+		lineno=$((lineno + 1))
+		line=${raw%%#*}
+		comment=
+		[ "$line" = "$raw" ] || comment=${raw#*#}
 		set -- $line
 		[ $# -gt 0 ] || continue
-		timeout=$TEST_TIMEOUT noskip= legs=
+		timeout=$TEST_TIMEOUT skips= legs=$DEFAULT_LEGS
 		while [ $# -gt 0 ]; do
 			case $1 in
 			timeout=*) timeout=${1#timeout=} ;;
 			leg=*) legs=${1#leg=} ;;
-			noskip) noskip=1 ;;
+			skip=*) skips=${1#skip=} ;;
+			noskip) die "${TEST_LIST##*/}:$lineno: 'noskip' is gone: every skip fails unless skip=LEG says why" ;;
+			*=*) die "${TEST_LIST##*/}:$lineno: unknown option '$1'" ;;
 			*) break ;;
 			esac
 			shift
 		done
-		[ -z "$legs" ] || [[ ",$legs," == *",$LEG,"* ]] || continue
+		[ $# -gt 0 ] || die "${TEST_LIST##*/}:$lineno: no test name"
+		for l in ${legs//,/ } ${skips//,/ }; do
+			[[ " $ALL_LEGS " == *" $l "* ]] ||
+				die "${TEST_LIST##*/}:$lineno: unknown leg '$l'; the legs are: $ALL_LEGS"
+		done
+		if [ -n "$skips" ] && [ -z "${comment// /}" ]; then
+			die "${TEST_LIST##*/}:$lineno: skip=$skips needs the reason in a comment on the line"
+		fi
+		[[ ",$legs," == *",$LEG,"* ]] || continue
 		n=$((n + 1))
-		[ -z "$noskip" ] || echo "$n" >>"$RESULTS/noskip"
+		[[ ",$skips," != *",$LEG,"* ]] || echo "$n" >>"$RESULTS/skipok"
 		echo "$timeout $*"
 	done <"$TEST_LIST"
+}
+
+# sum_legs: reads "LEG: P passed, F failed, K skipped" lines, one per leg,
+# and prints "P passed, F failed, K skipped" for all of them.
+sum_legs() {
+	local p f k pass=0 fail=0 skip=0
+	while read -r _ p _ f _ k _; do
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + k))
+	done
+	echo "$pass passed, $fail failed, $skip skipped"
 }

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Boot the built kernel with a busybox initramfs holding the static KVM
-# selftests named in the test list, and run them, on one leg:
-#   LEG=amd    QEMU's emulator (or KVM), nested SVM with NPT (the default)
-#   LEG=intel  Bochs, VMX with EPT, two CPUs on one host thread
+# selftests named in the test list, and run them, on one leg (see ALL_LEGS
+# in lib.sh):
+#   LEG=amd           QEMU's emulator (or KVM), nested SVM with NPT (default)
+#   LEG=amd-debug     the same with the kernel of $OBJ built with DEBUG=1
+#   LEG=intel         Bochs, VMX with EPT, two CPUs on one host thread
+#   LEG=intel-eptad0  the same with kvm_intel.eptad=0
+# The selftests come from $KSELFTEST (default $OBJ/kselftest), so that a
+# debug kernel runs the same test binaries.
 # Writes, in $RESULTS:
 #   console.log   the guest's serial console (kernel log and test output)
 #   results.tap   TAP from the guest, one line per test
@@ -17,6 +22,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LEG=${LEG:-amd}
+KSELFTEST=${KSELFTEST:-$OBJ/kselftest}
+leg_emulator "$LEG" >/dev/null
 TEST_TIMEOUT=${TEST_TIMEOUT:-300}
 RUN_TIMEOUT=${RUN_TIMEOUT:-1800}
 VM_MEM=${VM_MEM:-4G}
@@ -38,13 +45,13 @@ BOCHS_CPU=${BOCHS_CPU:-model=corei7_haswell_4770, count=1:2:1, ips=40000000}
 usage() {
 	echo "usage: $0"
 	echo "Runs the tests of ${TEST_LIST#"$TOP"/} on $OBJ/arch/x86/boot/bzImage."
-	echo "Environment: LEG=amd|intel ($LEG), TEST_LIST, TEST_TIMEOUT ($TEST_TIMEOUT s), RUN_TIMEOUT ($RUN_TIMEOUT s),"
+	echo "Environment: LEG=${ALL_LEGS// /|} ($LEG), KSELFTEST ($KSELFTEST), TEST_LIST, TEST_TIMEOUT ($TEST_TIMEOUT s), RUN_TIMEOUT ($RUN_TIMEOUT s),"
 	echo "ACCEL, VM_MEM, VM_CPUS, TCG_THREAD ($TCG_THREAD), BOCHS_CPU ($BOCHS_CPU)."
 	exit 2
 }
 
 find_test() {
-	local name=$1 dir=$OBJ/kselftest/kvm
+	local name=$1 dir=$KSELFTEST/kvm
 	for f in "$dir/$name" "$dir/x86_64/$name"; do
 		[ -x "$f" ] && echo "$f" && return 0
 	done
@@ -191,7 +198,8 @@ stop_when_done() {
 kernel=$OBJ/arch/x86/boot/bzImage
 [ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
 BOCHS_MEM=${BOCHS_MEM:-2048}
-cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7"
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $(leg_cmdline "$LEG")"
+cmdline=${cmdline% }
 mkdir -p "$RESULTS"
 rm -rf "$RESULTS/qemu.log" "$RESULTS/console.log" "$RESULTS/results.tap" \
 	"$RESULTS/results.ktap" "$RESULTS/results.raw" "$RESULTS/stopped" \
@@ -202,10 +210,9 @@ ntests=$(grep -c . "$RESULTS/initramfs/tests.list" || true)
 stall_limit=$(($(awk '{ print $1 }' "$RESULTS/tests.list" | sort -n | tail -n 1) + 120))
 start_time=$(date +%s)
 : >"$RESULTS/results.raw"
-case $LEG in
-amd) boot_qemu ;;
-intel) boot_bochs ;;
-*) die "LEG=$LEG: use amd or intel" ;;
+case $(leg_emulator "$LEG") in
+qemu) boot_qemu ;;
+bochs) boot_bochs ;;
 esac
 set +e
 tail -n +1 -F --pid="$vm_pid" "$RESULTS/results.raw" 2>/dev/null | show_progress &

@@ -39,6 +39,7 @@ patterns=(
 	'invoked oom-killer'
 	'Kernel panic'
 	'kvm.*[Bb]ugged'
+	'KVM bugged it'
 	'Call Trace:'
 )
 regex=$(IFS='|'; echo "${patterns[*]}")

@@ -153,14 +153,15 @@ test_config_check() {
 	grep -q 'CONFIG_KVM=y' "$WORK/msg"
 }
 
-# fake_results DIR: three tests, one passing, one skipped, one without result.
+# fake_results DIR: three tests, one passing, one skipped (expected), one
+# without result.
 fake_results() {
 	local dir=$1
 	mkdir -p "$dir"
-	rm -f "$dir/noskip"
+	echo 2 >"$dir/skipok"
 	printf '300 a_test\n300 b_test -x 1\n300 c_test\n' >"$dir/tests.list"
 	printf 'TAP version 13\n1..3\nok 1 a_test # time=1.0s\nok 2 b_test -x 1 # SKIP exit code 4\n' >"$dir/results.tap"
-	printf '[    1.0] Linux version 6.12\nkcm: all tests done\n' >"$dir/console.log"
+	printf '[    1.0] Linux version 6.12\nkcm: === RUN 1 a_test\nall good\nkcm: === END 1 a_test rc=0\nkcm: all tests done\n' >"$dir/console.log"
 }
 
 test_summary() {
@@ -173,32 +174,68 @@ test_summary() {
 	echo 'ok 3 c_test' >>"$dir/results.tap"
 	"$S/report.sh" "$dir" >"$WORK/msg"
 	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 0 failed, 1 skipped'
-	# A skip of a test marked noskip is a failure.
-	echo 2 >"$dir/noskip"
-	fails "$S/report.sh" "$dir" >"$WORK/msg"
-	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 1 failed, 0 skipped'
 }
 
-# The test list per leg: leg= lines only on their legs, noskip numbered
-# after the filter, the default timeout.
+# A skip that the test list does not expect on the leg fails.
+test_unexpected_skip() {
+	local dir=$WORK/results
+	fake_results "$dir"
+	echo 'ok 3 c_test' >>"$dir/results.tap"
+	: >"$dir/skipok"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	tail -n 1 "$WORK/msg" | grep -qx '3 passed, 1 failed, 0 skipped'
+	grep -q '^not ok 2 b_test -x 1 # skipped, and the test list does not expect a skip here (exit code 4)' "$dir/results.ktap"
+}
+
+# A test that printed its usage text (a bad argument in the list) fails,
+# even with exit code 0; the same word elsewhere in the log does not count.
+test_usage_text() {
+	local dir=$WORK/results
+	fake_results "$dir"
+	printf 'ok 3 c_test\n' >>"$dir/results.tap"
+	printf 'kcm: === RUN 3 c_test\r\nusage: c_test [-x N]\r\nkcm: === END 3 c_test rc=0\r\n' >>"$dir/console.log"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	grep -q '^not ok 3 c_test # printed its usage text' "$dir/results.ktap"
+	fake_results "$dir"
+	printf 'ok 3 c_test\n' >>"$dir/results.tap"
+	printf 'usage: not in a test\nkcm: === RUN 3 c_test\n  the usage: fine\nkcm: === END 3 c_test rc=0\n' >>"$dir/console.log"
+	"$S/report.sh" "$dir" >"$WORK/msg"
+}
+
+# The test list per leg: leg= lines only on their legs, a line without
+# leg= on amd and intel, skip= numbered after the filter, the default
+# timeout; lines it cannot read stop it.
 test_leg_list() {
-	local dir=$WORK/legs
+	local dir=$WORK/legs bad
 	mkdir -p "$dir"
-	printf '# a comment\nboth_test -a\nleg=amd svm_test\nleg=intel noskip timeout=60 vmx_test\nleg=amd,intel noskip two_test\n' >"$dir/list"
+	printf '# a comment\nboth_test -a\nleg=amd svm_test\nleg=intel,intel-eptad0 skip=intel timeout=60 vmx_test # Bochs: no foo\nleg=amd,intel,amd-debug skip=amd,intel two_test # why\n' >"$dir/list"
 	(
 		. "$S/lib.sh"
 		TEST_LIST=$dir/list TEST_TIMEOUT=300 RESULTS=$dir
 		LEG=amd guest_test_list >"$dir/amd"
-		cp "$dir/noskip" "$dir/amd.noskip"
+		cp "$dir/skipok" "$dir/amd.skipok"
+		LEG=intel-eptad0 guest_test_list >"$dir/eptad0"
+		cp "$dir/skipok" "$dir/eptad0.skipok"
+		LEG=amd-debug guest_test_list >"$dir/debug"
 		LEG=intel guest_test_list >"$dir/intel"
 	)
 	printf '300 both_test -a\n300 svm_test\n300 two_test\n' | cmp - "$dir/amd"
-	printf '3\n' | cmp - "$dir/amd.noskip"
+	printf '3\n' | cmp - "$dir/amd.skipok"
+	printf '60 vmx_test\n' | cmp - "$dir/eptad0"
+	cmp /dev/null "$dir/eptad0.skipok"
+	printf '300 two_test\n' | cmp - "$dir/debug"
 	printf '300 both_test -a\n60 vmx_test\n300 two_test\n' | cmp - "$dir/intel"
-	printf '2\n3\n' | cmp - "$dir/noskip"
+	printf '2\n3\n' | cmp - "$dir/skipok"
+	for bad in 'skip=amd a_test' 'noskip a_test' 'leg=arm a_test' 'tmeout=5 a_test' 'leg=amd'; do
+		printf '%s\n' "$bad" >"$dir/list"
+		fails env -C "$dir" bash -c ". '$S/lib.sh'; TEST_LIST=list TEST_TIMEOUT=1 RESULTS=. LEG=amd guest_test_list" \
+			>"$WORK/msg" 2>&1
+		grep -q '^error: list:1: ' "$WORK/msg" || { cat "$WORK/msg"; return 1; }
+	done
 }
 
-# With a leg, every description in the KTAP results starts with it.
+# With a leg, every description in the KTAP results starts with it; the
+# legs' closing lines add up to make check's.
 test_leg_report() {
 	local dir=$WORK/results
 	fake_results "$dir"
@@ -210,6 +247,8 @@ test_leg_report() {
 	sed -i '$d' "$dir/results.tap"
 	fails "$S/report.sh" "$dir" amd >"$WORK/msg"
 	grep -q '^FAIL: amd: c_test' "$WORK/msg"
+	printf 'amd: 21 passed, 0 failed, 0 skipped (300s)\nintel: 3 passed, 2 failed, 1 skipped (900s)\n' |
+		(. "$S/lib.sh" && sum_legs) | grep -qx '24 passed, 2 failed, 1 skipped'
 }
 
 test_log_scan() {
@@ -225,6 +264,7 @@ test_log_scan() {
 		'[    2.1] INFO: task kvm_fuzz_test:81 blocked for more than 120 seconds.' \
 		'[    2.1] kvm_fuzz_test invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL)' \
 		'[    2.1] Out of memory: Killed process 81 (kvm_fuzz_test)' \
+		'[    2.1] kvm: VM of pid 81 is dead: KVM bugged it; ioctls on it fail with EIO' \
 		'[    2.1] Kernel panic - not syncing: Out of memory and no killable processes...'; do
 		fake_results "$dir"
 		echo "$line" >>"$dir/console.log"
@@ -244,7 +284,8 @@ test_log_scan() {
 
 for t in export_round_trip export_reproducible refuses_unexported_commit \
 	refuses_uncommitted_change export_refuses_ignored_file tree_follows_series \
-	config_check summary log_scan leg_list leg_report; do
+	config_check summary unexpected_skip usage_text log_scan leg_list \
+	leg_report; do
 	check "$t" "test_$t"
 done
 echo "tooling: $pass passed, $fail failed"
