@@ -15,6 +15,7 @@
 # emulator's (0 for Bochs, which the runner stops itself); the verdict is
 # report.sh's and scan-log.sh's.
 #
+# GUEST_CMDLINE adds to the guest kernel's command line.
 # ACCEL=kvm|tcg forces QEMU's accelerator on the amd leg; by default KVM is
 # used when /dev/kvm is usable and the host CPU has SVM or VMX to expose,
 # else QEMU's emulator with nested SVM and NPT.
@@ -198,8 +199,8 @@ stop_when_done() {
 kernel=$OBJ/arch/x86/boot/bzImage
 [ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
 BOCHS_MEM=${BOCHS_MEM:-2048}
-cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $(leg_cmdline "$LEG")"
-cmdline=${cmdline% }
+cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $(leg_cmdline "$LEG") ${GUEST_CMDLINE:-}"
+cmdline=$(echo $cmdline)
 mkdir -p "$RESULTS"
 rm -rf "$RESULTS/qemu.log" "$RESULTS/console.log" "$RESULTS/results.tap" \
 	"$RESULTS/results.ktap" "$RESULTS/results.raw" "$RESULTS/stopped" \

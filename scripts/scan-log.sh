@@ -39,7 +39,7 @@ patterns=(
 	'invoked oom-killer'
 	'Kernel panic'
 	'kvm.*[Bb]ugged'
-	'KVM bugged it'
+	'KVM bugged the VM'
 	'Call Trace:'
 )
 regex=$(IFS='|'; echo "${patterns[*]}")

@@ -264,7 +264,7 @@ test_log_scan() {
 		'[    2.1] INFO: task kvm_fuzz_test:81 blocked for more than 120 seconds.' \
 		'[    2.1] kvm_fuzz_test invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL)' \
 		'[    2.1] Out of memory: Killed process 81 (kvm_fuzz_test)' \
-		'[    2.1] kvm: VM of pid 81 is dead: KVM bugged it; ioctls on it fail with EIO' \
+		'[    2.1] kvm: kvm-81: KVM bugged the VM; its ioctls fail with EIO from now on' \
 		'[    2.1] Kernel panic - not syncing: Out of memory and no killable processes...'; do
 		fake_results "$dir"
 		echo "$line" >>"$dir/console.log"
