@@ -35,6 +35,8 @@ elif [ "${DEBUG:-0}" = 1 ]; then
 else
 	OBJ=${OBJ:-$BUILD/obj}
 fi
+# kmake runs make -C the tree: a relative O= would land inside it.
+OBJ=$(realpath -m "$OBJ")
 RESULTS=${RESULTS:-$OBJ/results}
 
 # Reproducible kernel builds that ccache can share between checkouts.
