@@ -45,16 +45,29 @@ for leg in $legs; do
 	obj=$OBJ
 	! leg_debug "$leg" || obj=$BUILD/obj-debug
 	set +e
-	LEG=$leg OBJ=$obj KSELFTEST=$OBJ/kselftest RESULTS=$RESULTS/$leg "$TOP/scripts/run-vm.sh"
+	# The selftests are the same binaries on every leg: those of $OBJ.
+	# (KSELFTEST is set first: a prefix assignment sees the ones before it.)
+	KSELFTEST=$OBJ/kselftest LEG=$leg OBJ=$obj RESULTS=$RESULTS/$leg "$TOP/scripts/run-vm.sh"
 	vm_rc=$?
 	set -e
 	[ "$vm_rc" = 0 ] || warn "the $leg leg's emulator exited with $vm_rc"
 	step "$leg results ($((SECONDS - t))s)"
 	set +e
 	out=$("$TOP/scripts/report.sh" "$RESULTS/$leg" "$leg")
+	report_rc=$?
 	set -e
 	printf '%s\n' "$out" | sed '$d'
-	summaries+=("$leg: $(printf '%s\n' "$out" | tail -n 1) ($((SECONDS - t))s)")
+	summary=$(printf '%s\n' "$out" | tail -n 1)
+	# A report that failed without a well-formed summary, or whose exit
+	# code disagrees with it, counts as one more failure of the leg.
+	if ! [[ $summary =~ ^[0-9]+\ passed,\ ([0-9]+)\ failed,\ [0-9]+\ skipped$ ]]; then
+		echo "FAIL: $leg: report.sh exited with $report_rc and printed no summary"
+		summary="0 passed, 1 failed, 0 skipped"
+	elif [ "$report_rc" != 0 ] && [ "${BASH_REMATCH[1]}" = 0 ]; then
+		echo "FAIL: $leg: report.sh exited with $report_rc"
+		summary=${summary/ 0 failed,/ 1 failed,}
+	fi
+	summaries+=("$leg: $summary ($((SECONDS - t))s)")
 done
 step "results ($((SECONDS - t0))s in all)"
 for line in "${summaries[@]}"; do

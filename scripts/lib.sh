@@ -129,14 +129,15 @@ leg_debug() {
 # whose skip is expected go to $RESULTS/skipok.  Reads TEST_LIST, LEG and
 # TEST_TIMEOUT; fails on a line it cannot read.
 guest_test_list() {
-	local raw line comment timeout skips legs l n=0 lineno=0
+	local raw line comment timeout skips legs l n=0 lineno=0 words
 	: >"$RESULTS/skipok"
 	while IFS= read -r raw; do
 		lineno=$((lineno + 1))
 		line=${raw%%#*}
 		comment=
 		[ "$line" = "$raw" ] || comment=${raw#*#}
-		set -- $line
+		read -ra words <<<"$line"
+		set -- "${words[@]}"
 		[ $# -gt 0 ] || continue
 		timeout=$TEST_TIMEOUT skips= legs=$DEFAULT_LEGS
 		while [ $# -gt 0 ]; do
@@ -154,6 +155,10 @@ guest_test_list() {
 		for l in ${legs//,/ } ${skips//,/ }; do
 			[[ " $ALL_LEGS " == *" $l "* ]] ||
 				die "${TEST_LIST##*/}:$lineno: unknown leg '$l'; the legs are: $ALL_LEGS"
+		done
+		for l in ${skips//,/ }; do
+			[[ ",$legs," == *",$l,"* ]] ||
+				die "${TEST_LIST##*/}:$lineno: skip=$l, but the test does not run on $l (legs: $legs)"
 		done
 		if [ -n "$skips" ] && [ -z "${comment// /}" ]; then
 			die "${TEST_LIST##*/}:$lineno: skip=$skips needs the reason in a comment on the line"

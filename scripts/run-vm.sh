@@ -196,15 +196,19 @@ stop_when_done() {
 }
 
 [ $# -eq 0 ] || usage
-kernel=$OBJ/arch/x86/boot/bzImage
-[ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
-BOCHS_MEM=${BOCHS_MEM:-2048}
-cmdline="console=ttyS0 panic=-1 oops=panic loglevel=7 $(leg_cmdline "$LEG") ${GUEST_CMDLINE:-}"
-cmdline=$(echo $cmdline)
+# Nothing of an earlier run may survive into this one's report, even if
+# this run stops before the guest boots.
 mkdir -p "$RESULTS"
 rm -rf "$RESULTS/qemu.log" "$RESULTS/console.log" "$RESULTS/results.tap" \
 	"$RESULTS/results.ktap" "$RESULTS/results.raw" "$RESULTS/stopped" \
-	"$RESULTS/bochs.log" "$RESULTS/bochs.out"
+	"$RESULTS/bochs.log" "$RESULTS/bochs.out" "$RESULTS/tests.list" \
+	"$RESULTS/skipok"
+kernel=$OBJ/arch/x86/boot/bzImage
+[ -f "$kernel" ] || die "no kernel at $kernel; run 'make' first"
+BOCHS_MEM=${BOCHS_MEM:-2048}
+# One space between words, and no globbing of the user's GUEST_CMDLINE.
+read -ra words <<<"console=ttyS0 panic=-1 oops=panic loglevel=7 $(leg_cmdline "$LEG") ${GUEST_CMDLINE:-}"
+cmdline="${words[*]}"
 make_initramfs
 ntests=$(grep -c . "$RESULTS/initramfs/tests.list" || true)
 # The longest per-test timeout, plus time to boot and to start the next test.

@@ -226,7 +226,12 @@ test_leg_list() {
 	printf '300 two_test\n' | cmp - "$dir/debug"
 	printf '300 both_test -a\n60 vmx_test\n300 two_test\n' | cmp - "$dir/intel"
 	printf '2\n3\n' | cmp - "$dir/skipok"
-	for bad in 'skip=amd a_test' 'noskip a_test' 'leg=arm a_test' 'tmeout=5 a_test' 'leg=amd'; do
+	# Arguments are words, never globbed against the current directory.
+	printf 'glob_test -p *\n' >"$dir/list"
+	(cd "$dir" && . "$S/lib.sh" && TEST_LIST=list TEST_TIMEOUT=1 RESULTS=. LEG=amd guest_test_list) >"$WORK/msg"
+	printf '1 glob_test -p *\n' | cmp - "$WORK/msg"
+	for bad in 'skip=amd a_test' 'noskip a_test' 'leg=arm a_test' 'tmeout=5 a_test' 'leg=amd' \
+		'leg=amd skip=intel a_test # not on intel'; do
 		printf '%s\n' "$bad" >"$dir/list"
 		fails env -C "$dir" bash -c ". '$S/lib.sh'; TEST_LIST=list TEST_TIMEOUT=1 RESULTS=. LEG=amd guest_test_list" \
 			>"$WORK/msg" 2>&1
