@@ -57,16 +57,7 @@ for leg in $legs; do
 	report_rc=$?
 	set -e
 	printf '%s\n' "$out" | sed '$d'
-	summary=$(printf '%s\n' "$out" | tail -n 1)
-	# A report that failed without a well-formed summary, or whose exit
-	# code disagrees with it, counts as one more failure of the leg.
-	if ! [[ $summary =~ ^[0-9]+\ passed,\ ([0-9]+)\ failed,\ [0-9]+\ skipped$ ]]; then
-		echo "FAIL: $leg: report.sh exited with $report_rc and printed no summary"
-		summary="0 passed, 1 failed, 0 skipped"
-	elif [ "$report_rc" != 0 ] && [ "${BASH_REMATCH[1]}" = 0 ]; then
-		echo "FAIL: $leg: report.sh exited with $report_rc"
-		summary=${summary/ 0 failed,/ 1 failed,}
-	fi
+	summary=$(printf '%s\n' "$out" | tail -n 1 | leg_summary "$leg" "$report_rc")
 	summaries+=("$leg: $summary ($((SECONDS - t))s)")
 done
 step "results ($((SECONDS - t0))s in all)"

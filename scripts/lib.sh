@@ -170,6 +170,24 @@ guest_test_list() {
 	done <"$TEST_LIST"
 }
 
+# leg_summary LEG RC: reads report.sh's last line and prints the leg's
+# "P passed, F failed, K skipped".  A report that exited with RC != 0 without
+# a well-formed summary, or with one that counts no failure, gets one more
+# failure (and a FAIL line on stderr).
+leg_summary() {
+	local leg=$1 rc=$2 line
+	IFS= read -r line || line=
+	if ! [[ $line =~ ^[0-9]+\ passed,\ ([0-9]+)\ failed,\ [0-9]+\ skipped$ ]]; then
+		echo "FAIL: $leg: report.sh exited with $rc and printed no summary" >&2
+		echo "0 passed, 1 failed, 0 skipped"
+	elif [ "$rc" != 0 ] && [ "${BASH_REMATCH[1]}" = 0 ]; then
+		echo "FAIL: $leg: report.sh exited with $rc" >&2
+		echo "${line/ 0 failed,/ 1 failed,}"
+	else
+		echo "$line"
+	fi
+}
+
 # sum_legs: reads "LEG: P passed, F failed, K skipped" lines, one per leg,
 # and prints "P passed, F failed, K skipped" for all of them.
 sum_legs() {

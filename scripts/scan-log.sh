@@ -3,7 +3,8 @@
 # when every test passed: warnings, BUGs, KASAN/KFENCE/UBSAN reports, lockdep
 # and RCU reports, stalls, hung tasks, OOM kills, oopses, panics, and bugged
 # KVM VMs; and a guest that stopped before its init printed its last line
-# ("kcm: all tests done"), which means it died or hung on the way.  Prints
+# ("kcm: all tests done"), which means it died or hung on the way, or one
+# that booted more than once (it reset and ran the list again).  Prints
 # the offending lines with their line numbers; exits 1 if there are any, 0 if
 # the log is clean.
 set -euo pipefail
@@ -46,6 +47,12 @@ regex=$(IFS='|'; echo "${patterns[*]}")
 hits=$(tr -d '\r' <"$log" | grep -nE -- "$regex" || true)
 if ! tr -d '\r' <"$log" | grep -q '^kcm: all tests done$'; then
 	hits+="${hits:+$'\n'}end: the guest stopped before its last result (no 'kcm: all tests done')"
+fi
+# A guest that reset (a triple fault leaves no kernel report) boots again and
+# runs the list again; its second pass must not pass for the first.
+boots=$(tr -d '\r' <"$log" | grep -c '^kcm: running ' || true)
+if [ "$boots" -gt 1 ]; then
+	hits+="${hits:+$'\n'}boot: the guest booted $boots times (a reset: panic or triple fault)"
 fi
 if [ -n "$hits" ]; then
 	echo "guest log $log has kernel reports:"

@@ -161,7 +161,7 @@ fake_results() {
 	echo 2 >"$dir/skipok"
 	printf '300 a_test\n300 b_test -x 1\n300 c_test\n' >"$dir/tests.list"
 	printf 'TAP version 13\n1..3\nok 1 a_test # time=1.0s\nok 2 b_test -x 1 # SKIP exit code 4\n' >"$dir/results.tap"
-	printf '[    1.0] Linux version 6.12\nkcm: === RUN 1 a_test\nall good\nkcm: === END 1 a_test rc=0\nkcm: all tests done\n' >"$dir/console.log"
+	printf '[    1.0] Linux version 6.12\nkcm: running 3 tests on 6.12, 2 cpus\nkcm: === RUN 1 a_test\nall good\nkcm: === END 1 a_test rc=0\nkcm: all tests done\n' >"$dir/console.log"
 }
 
 test_summary() {
@@ -254,6 +254,17 @@ test_leg_report() {
 	grep -q '^FAIL: amd: c_test' "$WORK/msg"
 	printf 'amd: 21 passed, 0 failed, 0 skipped (300s)\nintel: 3 passed, 2 failed, 1 skipped (900s)\n' |
 		(. "$S/lib.sh" && sum_legs) | grep -qx '24 passed, 2 failed, 1 skipped'
+	# A leg's summary: report.sh's, unless it failed without one or
+	# without counting a failure.
+	(
+		. "$S/lib.sh"
+		echo '3 passed, 0 failed, 0 skipped' | leg_summary amd 0 | grep -qx '3 passed, 0 failed, 0 skipped'
+		echo '3 passed, 2 failed, 0 skipped' | leg_summary amd 1 | grep -qx '3 passed, 2 failed, 0 skipped'
+		echo '3 passed, 0 failed, 0 skipped' | leg_summary amd 1 2>/dev/null | grep -qx '3 passed, 1 failed, 0 skipped'
+		echo 'error: no log' | leg_summary intel 2 2>"$WORK/msg" | grep -qx '0 passed, 1 failed, 0 skipped'
+		grep -qx 'FAIL: intel: report.sh exited with 2 and printed no summary' "$WORK/msg"
+		: | leg_summary intel 2 2>/dev/null | grep -qx '0 passed, 1 failed, 0 skipped'
+	)
 }
 
 test_log_scan() {
@@ -281,6 +292,11 @@ test_log_scan() {
 	sed -i '/kcm: all tests done/d' "$dir/console.log"
 	fails "$S/scan-log.sh" "$dir/console.log" >"$WORK/msg"
 	grep -q 'stopped before its last result' "$WORK/msg"
+	# A guest that reset and ran the list again fails, however it ended.
+	fake_results "$dir"
+	cat "$dir/console.log" "$dir/console.log" >"$dir/twice" && mv "$dir/twice" "$dir/console.log"
+	fails "$S/scan-log.sh" "$dir/console.log" >"$WORK/msg"
+	grep -q 'booted 2 times' "$WORK/msg"
 	# Every test passed, but the log has a warning: the run fails.
 	echo 'ok 3 c_test' >>"$dir/results.tap"
 	fails "$S/report.sh" "$dir" >"$WORK/msg"
