@@ -25,6 +25,7 @@ BASE_DEB="$CACHE/${BASE_PACKAGE}_${BASE_VERSION}_all.deb"
 BASE_REPO=${KCM_BASE_REPO:-$CACHE/base-${BASE_VERSION}.git}
 CONFIG_DIR=$TOP/config
 TEST_LIST=${TEST_LIST:-$TOP/tests/selftests.list}
+KUNIT_LIST=${KUNIT_LIST:-$TOP/tests/kunit.list}
 
 # One object directory per configuration, so that switching between the
 # minimal, debug and user configs does not rebuild from scratch.

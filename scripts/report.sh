@@ -4,12 +4,16 @@
 #   results.tap    what the guest reported
 #   console.log    the guest's console, for the log scan
 #   skipok         numbers of the tests whose skip the test list expects
+#   kunit.list     the KUnit suites that the kernel must have run at boot
+#                  (optional: without it, the suites found are counted)
 # writes results.ktap (every listed test, plus the log scan as a last test),
 # prints the failures and a closing line "N passed, N failed, N skipped", and
 # exits 1 on any failure.  Besides a test's own failure, these fail it: no
 # result (the guest stopped before it), a skip that the test list does not
 # expect on this leg, and usage text in the test's output (a bad argument in
-# the test list: most selftests print their help and exit 0).
+# the test list: most selftests print their help and exit 0).  Each KUnit
+# suite that the kernel ran at boot is one more result ("kunit: SUITE"),
+# and so is each suite of kunit.list that it did not run.
 set -euo pipefail
 here=$(dirname "$0")
 
@@ -30,12 +34,38 @@ test_output() {
 		sed -n "/^kcm: === RUN $1 /,/^kcm: === END $1 /p" | sed '1d;$d'
 }
 
+# kunit_results: the KUnit suites that the kernel ran at boot, before its
+# init printed anything, from their top-level KTAP lines, as "RESULT SUITE
+# CASES" (RESULT one of ok, fail, skip); then "missing SUITE 0" for each
+# suite of kunit.list that is not among them.
+kunit_results() {
+	tr -d '\r' <"$dir/console.log" 2>/dev/null |
+		sed -n '/^kcm: /q;p' | sed -E 's/^\[ *[0-9.]+\] //' |
+		awk -v list="$dir/kunit.list" '
+		/^# [^ ]+: pass:[0-9]+ fail:[0-9]+ skip:[0-9]+ total:[0-9]+/ {
+			s = $2; sub(/:$/, "", s); split($NF, t, ":"); total[s] = t[2]
+		}
+		/^(not )?ok [0-9]+ [^ ]+/ {
+			r = ($1 == "not") ? "fail" : "ok"
+			s = ($1 == "not") ? $4 : $3
+			if (r == "ok" && / # SKIP/) r = "skip"
+			res[s] = r; order[++n] = s
+		}
+		END {
+			for (i = 1; i <= n; i++) print res[order[i]], order[i], total[order[i]] + 0
+			while ((getline s < list) > 0)
+				if (s !~ /^(#|$)/ && !(s in res)) print "missing", s, 0
+		}'
+}
+
 expected=$(grep -c . "$dir/tests.list" || true)
+kunit=$(kunit_results)
+suites=$(grep -c . <<<"$kunit" || true)
 pass=0 fail=0 skip=0
 out=$dir/results.ktap
 {
 	echo "KTAP version 1"
-	echo "1..$((expected + 1))"
+	echo "1..$((expected + suites + 1))"
 } >"$out"
 
 n=0
@@ -60,6 +90,23 @@ while read -r _ name args; do
 	*) pass=$((pass + 1)) ;;
 	esac
 done <"$dir/tests.list"
+
+# A KUnit suite that failed, was skipped or did not run fails.
+while read -r result suite cases; do
+	[ -n "$suite" ] || continue
+	n=$((n + 1))
+	case $result in
+	ok) line="ok $n ${leg}kunit: $suite # $cases cases" ;;
+	missing) line="not ok $n ${leg}kunit: $suite # the kernel did not run this KUnit suite" ;;
+	skip) line="not ok $n ${leg}kunit: $suite # the KUnit suite was skipped" ;;
+	*) line="not ok $n ${leg}kunit: $suite # KUnit failures, see console.log" ;;
+	esac
+	echo "$line" >>"$out"
+	case $line in
+	"not ok"*) fail=$((fail + 1)) && echo "FAIL: ${line#not ok $n }" ;;
+	*) pass=$((pass + 1)) ;;
+	esac
+done <<<"$kunit"
 
 n=$((n + 1))
 if scan=$("$here/scan-log.sh" "$dir/console.log"); then

@@ -80,6 +80,7 @@ make_initramfs() {
 	cp "$TOP/scripts/guest/init" "$root/init"
 	chmod +x "$root/init"
 	guest_test_list >"$RESULTS/tests.list"
+	grep -v -e '^#' -e '^$' "$KUNIT_LIST" >"$RESULTS/kunit.list" || true
 	cp "$RESULTS/tests.list" "$root/tests.list"
 	while read -r _ name _; do
 		bin=$(find_test "$name") || exit 1

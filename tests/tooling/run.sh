@@ -267,6 +267,32 @@ test_leg_report() {
 	)
 }
 
+# KUnit suites that the kernel ran at boot are results; a suite of
+# kunit.list that failed, was skipped or did not run fails, and KTAP-like
+# lines after the init's first line (a test's output) do not count.
+test_kunit_report() {
+	local dir=$WORK/results kunit
+	kunit='[    0.5] KTAP version 1\n[    0.5] 1..2\n[    0.5]     KTAP version 1\n[    0.5]     # Subtest: kvm_sept_model\n[    0.5]     ok 1 legal\n[    0.6] # kvm_sept_model: pass:22 fail:0 skip:0 total:22\n[    0.6] ok 1 kvm_sept_model\n[    0.6] not ok 2 other_suite\n'
+	fake_results "$dir"
+	echo 'ok 3 c_test' >>"$dir/results.tap"
+	{ head -n 1 "$dir/console.log" && printf "$kunit" && tail -n +2 "$dir/console.log"; } >"$dir/c"
+	mv "$dir/c" "$dir/console.log"
+	printf 'not ok 9 late_suite\n' >>"$dir/console.log"
+	printf 'kvm_sept_model\n' >"$dir/kunit.list"
+	fails "$S/report.sh" "$dir" amd >"$WORK/msg"
+	grep -qx '1..6' "$dir/results.ktap"
+	grep -qx 'ok 4 amd: kunit: kvm_sept_model # 22 cases' "$dir/results.ktap"
+	grep -q '^not ok 5 amd: kunit: other_suite # KUnit failures' "$dir/results.ktap"
+	fails grep -q late_suite "$dir/results.ktap"
+	tail -n 1 "$WORK/msg" | grep -qx '4 passed, 1 failed, 1 skipped'
+	sed -i '/other_suite/d' "$dir/console.log"
+	"$S/report.sh" "$dir" >"$WORK/msg"
+	tail -n 1 "$WORK/msg" | grep -qx '4 passed, 0 failed, 1 skipped'
+	printf 'kvm_sept_model\nabsent_suite\n' >"$dir/kunit.list"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	grep -q '^not ok 5 kunit: absent_suite # the kernel did not run this KUnit suite' "$dir/results.ktap"
+}
+
 test_log_scan() {
 	local dir=$WORK/results line
 	fake_results "$dir"
@@ -306,7 +332,7 @@ test_log_scan() {
 for t in export_round_trip export_reproducible refuses_unexported_commit \
 	refuses_uncommitted_change export_refuses_ignored_file tree_follows_series \
 	config_check summary unexpected_skip usage_text log_scan leg_list \
-	leg_report; do
+	leg_report kunit_report; do
 	check "$t" "test_$t"
 done
 echo "tooling: $pass passed, $fail failed"
