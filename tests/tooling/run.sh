@@ -291,6 +291,19 @@ test_kunit_report() {
 	printf 'kvm_sept_model\nabsent_suite\n' >"$dir/kunit.list"
 	fails "$S/report.sh" "$dir" >"$WORK/msg"
 	grep -q '^not ok 5 kunit: absent_suite # the kernel did not run this KUnit suite' "$dir/results.ktap"
+	# A long console (the whole of it is read), CR line ends, a caller id
+	# after the time stamp, a skipped suite.
+	printf 'kvm_sept_model\n' >"$dir/kunit.list"
+	sed -i 's/^\[    0.6\] ok 1 kvm_sept_model/[    0.6][    T1] ok 1 kvm_sept_model\r/' "$dir/console.log"
+	head -c 200000 /dev/zero | tr '\0' 'x' | fold -w 100 >>"$dir/console.log"
+	"$S/report.sh" "$dir" >"$WORK/msg" || { cat "$WORK/msg"; return 1; }
+	grep -qx 'ok 4 kunit: kvm_sept_model # 22 cases' "$dir/results.ktap"
+	sed -i 's/ok 1 kvm_sept_model\r/ok 1 kvm_sept_model # SKIP no hardware/' "$dir/console.log"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	grep -q '^not ok 4 kunit: kvm_sept_model # the KUnit suite was skipped' "$dir/results.ktap"
+	rm "$dir/console.log"
+	fails "$S/report.sh" "$dir" >"$WORK/msg"
+	grep -q '^not ok 4 kunit: kvm_sept_model # the kernel did not run' "$dir/results.ktap"
 }
 
 test_log_scan() {
