@@ -123,6 +123,21 @@ leg_debug() {
 	[ "$1" = amd-debug ]
 }
 
+# leg_requires LEG: what the leg's kernel (config/kvm.config) and emulator
+# guarantee, as the names of the selftests' subtest_skip() calls; the guest
+# exports it as KVM_SELFTESTS_REQUIRE, and a sub-case that needs one of
+# them fails instead of skipping.  vm_type:1 is KVM_X86_SW_PROTECTED_VM,
+# vm_type:30 KVM_X86_SW_SEPT_VM; "nested" is SVM or VMX in the guest.
+leg_requires() {
+	local common="vm_type:1 vm_type:30 KVM_CAP_GUEST_MEMFD KVM_CAP_PRE_FAULT_MEMORY"
+	common="$common KVM_X86_QUIRK_SLOT_ZAP_ALL KVM_CAP_NESTED_STATE nested page_idle nx_huge_pages"
+	case $1 in
+	amd | amd-debug) echo "$common" ;;
+	intel | intel-eptad0) echo "$common X86_FEATURE_VMX" ;;
+	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
+	esac
+}
+
 # The test list as the guest reads it: "TIMEOUT NAME ARGS..." per line, only
 # the lines for this leg ("leg=LEG[,LEG...]"; a line without leg= runs on
 # DEFAULT_LEGS).  A skip fails the run unless the line says "skip=LEG[,...]"

@@ -82,6 +82,7 @@ make_initramfs() {
 	guest_test_list >"$RESULTS/tests.list"
 	grep -v -e '^#' -e '^$' "$KUNIT_LIST" >"$RESULTS/kunit.list" || true
 	cp "$RESULTS/tests.list" "$root/tests.list"
+	leg_requires "$LEG" >"$root/requires"
 	while read -r _ name _; do
 		bin=$(find_test "$name") || exit 1
 		cp "$bin" "$root/kvm/$name"
