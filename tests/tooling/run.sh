@@ -239,6 +239,28 @@ test_leg_list() {
 	done
 }
 
+# Each leg tells its tests what its kernel has, and the guest's init exports
+# it: the soft VM's type everywhere, VMX only on the intel legs, none of a
+# vendor's features on the other's legs.
+test_leg_requires() {
+	local leg
+	(
+		. "$S/lib.sh"
+		for leg in $ALL_LEGS; do
+			leg_requires "$leg" | tr ' ' '\n' | grep -qx 'vm_type:30'
+			leg_requires "$leg" | tr ' ' '\n' | grep -qx 'page_idle'
+		done
+		leg_requires intel | tr ' ' '\n' | grep -qx X86_FEATURE_VMX
+		leg_requires intel-eptad0 | tr ' ' '\n' | grep -qx X86_FEATURE_VMX
+		fails grep -q X86_FEATURE < <(leg_requires amd)
+		fails grep -q X86_FEATURE < <(leg_requires amd-debug)
+	)
+	fails bash -c ". '$S/lib.sh'; leg_requires arm" 2>/dev/null
+	grep -q 'KVM_SELFTESTS_REQUIRE=$(cat /requires)' "$S/guest/init"
+	grep -q '^export KVM_SELFTESTS_REQUIRE$' "$S/guest/init"
+	grep -q 'REQUIRES-$(leg_requires "$LEG")' "$S/run-vm.sh"
+}
+
 # With a leg, every description in the KTAP results starts with it; the
 # legs' closing lines add up to make check's.
 test_leg_report() {
@@ -345,7 +367,7 @@ test_log_scan() {
 for t in export_round_trip export_reproducible refuses_unexported_commit \
 	refuses_uncommitted_change export_refuses_ignored_file tree_follows_series \
 	config_check summary unexpected_skip usage_text log_scan leg_list \
-	leg_report kunit_report; do
+	leg_report kunit_report leg_requires; do
 	check "$t" "test_$t"
 done
 echo "tooling: $pass passed, $fail failed"
