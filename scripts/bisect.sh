@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build every patch of series/ on its own: apply the patches one at a time
 # in a scratch worktree of the kernel tree and, after each, build
-# arch/x86/kvm/ (which includes virt/kvm/) and, when the patch touches them,
-# the KVM selftests.  Incremental and ccache'd, so a second run is quick.
+# arch/x86/kvm/ (which includes virt/kvm/), arch/x86/virt/ (the TDX host
+# code) and, when the patch touches them, the KVM selftests.  Incremental
+# and ccache'd, so a second run is quick.
 # Separate from 'make check' because its cost grows with the series.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -51,9 +52,9 @@ for p in "${patches[@]}"; do
 	if ! git -C "$WT" diff --quiet HEAD~1 HEAD -- '*Kconfig*'; then
 		bisect_config
 	fi
-	targets=(arch/x86/kvm/)
+	targets=(arch/x86/kvm/ arch/x86/virt/)
 	if ! TREE=$WT OBJ=$BOBJ kmake "${targets[@]}" >>"$log" 2>&1; then
-		echo "    FAIL $p: arch/x86/kvm/ does not build (log: $log)"
+		echo "    FAIL $p: ${targets[*]} do not build (log: $log)"
 		fail=$((fail + 1))
 		continue
 	fi

@@ -6,9 +6,10 @@
 #   build.sh selftests   the KVM selftests, static, against those headers
 #   build.sh all         all of the above (the default)
 #
-# The config is tinyconfig + config/minimal.config + config/kvm.config
-# (+ config/debug.config with DEBUG=1, + the fragments named in CONFIG_EXTRA).  With KCONFIG=path, the user's config
-# + config/kvm.config (+ debug) instead.  Every option that a fragment asks
+# The config is tinyconfig + config/minimal.config + config/kvm.config +
+# config/tdx.config (+ config/debug.config with DEBUG=1, + the fragments
+# named in CONFIG_EXTRA).  With KCONFIG=path, the user's config
+# + config/kvm.config (+ debug, + CONFIG_EXTRA) instead.  Every option that a fragment asks
 # for must survive olddefconfig, or the build stops and names it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +24,7 @@ usage() {
 fragments() {
 	[ -n "${KCONFIG:-}" ] || echo "$CONFIG_DIR/minimal.config"
 	echo "$CONFIG_DIR/kvm.config"
+	[ -n "${KCONFIG:-}" ] || echo "$CONFIG_DIR/tdx.config"
 	[ "${DEBUG:-0}" != 1 ] || echo "$CONFIG_DIR/debug.config"
 	local extra
 	for extra in ${CONFIG_EXTRA:-}; do

@@ -114,9 +114,13 @@ leg_emulator() {
 	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
 	esac
 }
+# Both intel legs ask for TDX on the software TDX module (Bochs's CPUs have
+# no TDX); on intel-eptad0 kvm_intel refuses it (TDX needs EPT A/D bits) and
+# loads without it.
 leg_cmdline() {
 	case $1 in
-	intel-eptad0) echo kvm_intel.eptad=0 ;;
+	intel) echo tdx_sw_module kvm_intel.tdx=1 ;;
+	intel-eptad0) echo kvm_intel.eptad=0 tdx_sw_module kvm_intel.tdx=1 ;;
 	esac
 }
 leg_debug() {
@@ -127,13 +131,15 @@ leg_debug() {
 # guarantee, as the names of the selftests' subtest_skip() calls; the guest
 # exports it as KVM_SELFTESTS_REQUIRE, and a sub-case that needs one of
 # them fails instead of skipping.  vm_type:1 is KVM_X86_SW_PROTECTED_VM,
-# vm_type:30 KVM_X86_SW_SEPT_VM; "nested" is SVM or VMX in the guest.
+# vm_type:30 KVM_X86_SW_SEPT_VM; "nested" is SVM or VMX in the guest; "tdx"
+# is kvm_intel.tdx=Y, "tdx_sw_module" the software TDX module.
 leg_requires() {
 	local common="vm_type:1 vm_type:30 KVM_CAP_GUEST_MEMFD KVM_CAP_PRE_FAULT_MEMORY"
 	common="$common KVM_X86_QUIRK_SLOT_ZAP_ALL KVM_CAP_NESTED_STATE nested page_idle nx_huge_pages"
 	case $1 in
 	amd | amd-debug) echo "$common" ;;
-	intel | intel-eptad0) echo "$common X86_FEATURE_VMX" ;;
+	intel) echo "$common X86_FEATURE_VMX tdx tdx_sw_module cpu_hotplug" ;;
+	intel-eptad0) echo "$common X86_FEATURE_VMX" ;;
 	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
 	esac
 }

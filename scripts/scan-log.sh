@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Scan a guest console log for reports that mean the kernel is unwell, even
 # when every test passed: warnings, BUGs, KASAN/KFENCE/UBSAN reports, lockdep
-# and RCU reports, stalls, hung tasks, OOM kills, oopses, panics, and bugged
-# KVM VMs; and a guest that stopped before its init printed its last line
+# and RCU reports, stalls, hung tasks, OOM kills, oopses, panics, bugged KVM
+# VMs and rules of the software TDX module broken; and a guest that stopped
+# before its init printed its last line
 # ("kcm: all tests done"), which means it died or hung on the way, or one
 # that booted more than once (it reset and ran the list again).  Prints
 # the offending lines with their line numbers; exits 1 if there are any, 0 if
@@ -42,6 +43,7 @@ patterns=(
 	'kvm.*[Bb]ugged'
 	'KVM bugged the VM'
 	'Call Trace:'
+	'tdx_sw: rule broken'
 )
 regex=$(IFS='|'; echo "${patterns[*]}")
 hits=$(tr -d '\r' <"$log" | grep -nE -- "$regex" || true)
