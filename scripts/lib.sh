@@ -132,13 +132,14 @@ leg_debug() {
 # exports it as KVM_SELFTESTS_REQUIRE, and a sub-case that needs one of
 # them fails instead of skipping.  vm_type:1 is KVM_X86_SW_PROTECTED_VM,
 # vm_type:30 KVM_X86_SW_SEPT_VM; "nested" is SVM or VMX in the guest; "tdx"
-# is kvm_intel.tdx=Y, "tdx_sw_module" the software TDX module.
+# is kvm_intel.tdx=Y, "tdx_sw_module" the software TDX module, vm_type:5
+# KVM_X86_TDX_VM.
 leg_requires() {
 	local common="vm_type:1 vm_type:30 KVM_CAP_GUEST_MEMFD KVM_CAP_PRE_FAULT_MEMORY"
 	common="$common KVM_X86_QUIRK_SLOT_ZAP_ALL KVM_CAP_NESTED_STATE nested page_idle nx_huge_pages"
 	case $1 in
 	amd | amd-debug) echo "$common" ;;
-	intel) echo "$common X86_FEATURE_VMX tdx tdx_sw_module cpu_hotplug" ;;
+	intel) echo "$common X86_FEATURE_VMX tdx tdx_sw_module cpu_hotplug vm_type:5" ;;
 	intel-eptad0) echo "$common X86_FEATURE_VMX" ;;
 	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
 	esac
