@@ -3,8 +3,9 @@
 # then the KVM selftests of the test list on each leg, with each guest's log
 # scanned.  The legs (lib.sh, ALL_LEGS) run one after the other: amd (QEMU,
 # nested SVM + NPT), amd-debug (the same with the DEBUG=1 kernel: KASAN,
-# lockdep, PROVE_RCU), intel (Bochs, VMX + EPT) and intel-eptad0 (EPT
-# without A/D bits); LEG="amd intel" runs only those.  The last line is "N
+# lockdep, PROVE_RCU), intel (Bochs, VMX + EPT), intel-eptad0 (EPT
+# without A/D bits) and intel-debug (Bochs with the debug kernel, for the
+# TDX tests); LEG="amd intel" runs only those.  The last line is "N
 # passed, N failed, N skipped" for the selftests of all legs (each leg's log
 # scan counts as one); the exit code is non-zero on any failure in any phase.
 set -euo pipefail

@@ -102,7 +102,9 @@ series_digest() {
 #                 KASAN, lockdep, PROVE_RCU) of build/obj-debug
 #   intel         Bochs, VMX with EPT (A/D bits on), two CPUs
 #   intel-eptad0  the same with kvm_intel.eptad=0 (EPT without A/D bits)
-ALL_LEGS="amd amd-debug intel intel-eptad0"
+#   intel-debug   intel with the debug kernel, for the TDX tests (the
+#                 only lockdep and KASAN run of the TDX code)
+ALL_LEGS="amd amd-debug intel intel-eptad0 intel-debug"
 # The legs that a test-list line without leg= runs on.
 DEFAULT_LEGS="amd,intel"
 
@@ -110,7 +112,7 @@ DEFAULT_LEGS="amd,intel"
 leg_emulator() {
 	case $1 in
 	amd | amd-debug) echo qemu ;;
-	intel | intel-eptad0) echo bochs ;;
+	intel | intel-eptad0 | intel-debug) echo bochs ;;
 	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
 	esac
 }
@@ -119,12 +121,12 @@ leg_emulator() {
 # loads without it.
 leg_cmdline() {
 	case $1 in
-	intel) echo tdx_sw_module kvm_intel.tdx=1 ;;
+	intel | intel-debug) echo tdx_sw_module kvm_intel.tdx=1 ;;
 	intel-eptad0) echo kvm_intel.eptad=0 tdx_sw_module kvm_intel.tdx=1 ;;
 	esac
 }
 leg_debug() {
-	[ "$1" = amd-debug ]
+	[ "$1" = amd-debug ] || [ "$1" = intel-debug ]
 }
 
 # leg_requires LEG: what the leg's kernel (config/kvm.config) and emulator
@@ -139,7 +141,7 @@ leg_requires() {
 	common="$common KVM_X86_QUIRK_SLOT_ZAP_ALL KVM_CAP_NESTED_STATE nested page_idle nx_huge_pages"
 	case $1 in
 	amd | amd-debug) echo "$common" ;;
-	intel) echo "$common X86_FEATURE_VMX tdx tdx_sw_module cpu_hotplug vm_type:5" ;;
+	intel | intel-debug) echo "$common X86_FEATURE_VMX tdx tdx_sw_module cpu_hotplug vm_type:5" ;;
 	intel-eptad0) echo "$common X86_FEATURE_VMX" ;;
 	*) die "unknown leg '$1'; the legs are: $ALL_LEGS" ;;
 	esac
