@@ -42,6 +42,10 @@ while read -r p; do
 		elif [ "$applies" = 0 ]; then
 			problems+=("not applied: an earlier patch failed")
 		fi
+		# A changelog that kept git's editor template (a rebase's reword).
+		if grep -qE "interactive rebase in progress|with '#' will be ignored" "$SERIES/$p"; then
+			problems+=("git's editor template is in the changelog")
+		fi
 		# Debian's python3 has the ply module that spdxcheck.py needs.
 		if ! (cd "$TREE" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --strict --quiet --no-summary \
 			--show-types "$SERIES/$p") >"$tmp/checkpatch.log" 2>&1; then
